@@ -1,0 +1,70 @@
+"""The ASGI application: REST API, admin web pages, and (unless --only web) the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from smshub.auth.endpoints import router as auth_router
+from smshub.config import Settings, get_settings
+from smshub.contacts.endpoints import router as contacts_router
+from smshub.groups.endpoints import router as groups_router
+from smshub.kit import http_errors
+from smshub.kit.db import create_engine, session_factory
+from smshub.numbers.endpoints import router as numbers_router
+from smshub.web.routes import router as web_router
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+
+
+def api_router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1")
+    for router in (auth_router, numbers_router, groups_router, contacts_router):
+        api.include_router(router)
+    return api
+
+
+def create_app(settings: Settings | None = None, *, workers: bool = False) -> FastAPI:
+    """Build the app. With `workers`, the job runner runs inside this process."""
+    settings = settings or get_settings()
+    engine = create_engine(settings.database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = None
+        task: asyncio.Task[None] | None = None
+        if workers:
+            from smshub.worker import create_worker
+
+            runner = create_worker(settings, app.state.sessions)
+            task = asyncio.create_task(runner.run())
+        try:
+            yield
+        finally:
+            if runner is not None and task is not None:
+                await runner.stop(settings.shutdown_grace_s)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await engine.dispose()
+
+    app = FastAPI(
+        title="smshub",
+        version="0.1.0",
+        description="Self-hosted SMS/MMS hub for cloud PBX. Authenticate with a Bearer API key.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    http_errors.install(app)
+    app.include_router(api_router())
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,84 @@
+"""API shapes for tenants, users and the caller."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,10}$", min_length=2, max_length=10)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=320, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$"
+    ),
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+Role = Literal["admin", "user"]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    extension: Extension
+    name: Name
+    email: Email | None = None
+    role: Role = "user"
+    sms_enabled: bool = True
+    password: Password | None = None
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    extension: Extension | None = None
+    name: Name | None = None
+    email: Email | None = None
+    role: Role | None = None
+    sms_enabled: bool | None = None
+    password: Password | None = None
+
+
+class User(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    extension: str
+    name: str
+    email: str | None
+    role: str
+    sms_enabled: bool
+    created_at: datetime
+
+
+class TenantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    slug: str
+    sms_enabled: bool
+    one_number_per_extension: bool
+    max_segments: int
+    max_chars: int
+
+
+class TenantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    sms_enabled: bool | None = None
+    one_number_per_extension: bool | None = None
+    max_segments: Annotated[int, Field(ge=1, le=10)] | None = None
+    max_chars: Annotated[int, Field(ge=1, le=1600)] | None = None
+
+
+class MeNumber(BaseModel):
+    id: str
+    e164: str
+    label: str
+    via: Literal["assignment", "group"]
+
+
+class Me(BaseModel):
+    user: User
+    tenant: TenantOut
+    role: str
+    numbers: list[MeNumber]

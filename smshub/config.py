@@ -1,0 +1,36 @@
+"""Settings: one object, read from `SMSHUB_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = "sqlite:///./var/smshub.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMSHUB_", extra="ignore")
+
+    database_url: str = DEFAULT_DB
+    # System level of the three-level SMS switch (N2).
+    sms_enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8025
+    secret_key: str = "dev-insecure-change-me"
+    cookie_secure: bool = False
+    session_ttl_s: int = 7 * 24 * 3600
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    worker_poll_s: float = Field(default=0.5, gt=0)
+    job_lease_s: float = Field(default=30.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    # Enables the `test.*` job kinds that the job-runner tests drive. Never on in production.
+    enable_test_jobs: bool = False
+    var_dir: Path = Path("./var")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

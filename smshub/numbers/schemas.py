@@ -1,0 +1,58 @@
+"""API shapes for SMS numbers and their assignees (N3, N4, N6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from smshub.kit.validation import E164Number
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Status = Literal["provisioning", "active"]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class NumberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    e164: E164Number
+    label: Label = ""
+    status: Status = "active"
+    sms_enabled: bool = True
+    mms_enabled: bool = False
+    connector_id: Ref | None = None
+
+
+class NumberUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Label | None = None
+    status: Status | None = None
+    sms_enabled: bool | None = None
+    mms_enabled: bool | None = None
+    connector_id: Ref | None = None
+
+
+class Assignee(BaseModel):
+    id: str
+    extension: str
+    name: str
+
+
+class Number(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    e164: str
+    label: str
+    status: str
+    sms_enabled: bool
+    mms_enabled: bool
+    connector_id: str | None
+    created_at: datetime
+    assignees: list[Assignee] = Field(default_factory=list)
+    group_id: str | None = None
+
+
+class AssigneesSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_ids: Annotated[list[Ref], Field(max_length=1000)]

@@ -1,0 +1,129 @@
+"""Use cases for SMS numbers and their assignment to extensions (N3, N4, N6)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from smshub.auth.actor import Actor, check_admin
+from smshub.auth.schemas import MeNumber
+from smshub.kit.clock import Clock, SystemClock
+from smshub.kit.errors import Conflict, InvalidInput, NotFound
+from smshub.kit.pagination import Page, check_cursor, next_cursor
+from smshub.models import Number, Tenant
+from smshub.numbers import repository as repo
+from smshub.numbers import schemas
+
+
+async def access_number_by_id(session: AsyncSession, actor: Actor, number_id: str) -> Number:
+    """A live number of the actor's tenant that the actor may see."""
+    number = await repo.live_number(session, actor.tenant_id, number_id)
+    if number is None or not (
+        actor.is_admin or await repo.can_use(session, actor.user_id, number.id)
+    ):
+        raise NotFound("No such number.", field="id")
+    return number
+
+
+async def present(session: AsyncSession, numbers: Sequence[Number]) -> list[schemas.Number]:
+    ids = [n.id for n in numbers]
+    people = await repo.assignees(session, ids)
+    groups = await repo.groups_of(session, ids)
+    out = []
+    for n in numbers:
+        item = schemas.Number.model_validate(n)
+        item.assignees = [
+            schemas.Assignee(id=u.id, extension=u.extension, name=u.name) for u in people[n.id]
+        ]
+        item.group_id = groups.get(n.id)
+        out.append(item)
+    return out
+
+
+async def list_numbers(
+    session: AsyncSession, actor: Actor, *, q: str | None, cursor: str | None, limit: int
+) -> Page[schemas.Number]:
+    """Admins see every number of the tenant; users see the numbers they can use."""
+    rows = await repo.list_numbers(
+        session,
+        actor.tenant_id,
+        visible_to=None if actor.is_admin else actor.user_id,
+        q=q,
+        cursor=check_cursor(cursor),
+        limit=limit,
+    )
+    return Page(items=await present(session, rows[:limit]), next_cursor=next_cursor(rows, limit))
+
+
+async def create_number(session: AsyncSession, actor: Actor, data: schemas.NumberCreate) -> Number:
+    check_admin(actor)
+    if await repo.live_by_e164(session, data.e164):
+        raise _taken(data.e164)
+    number = Number(tenant_id=actor.tenant_id, **data.model_dump())
+    session.add(number)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise _taken(data.e164)
+    return number
+
+
+def _taken(e164: str) -> Conflict:
+    return Conflict(f"{e164} is already in use.", field="e164", code="number_taken")
+
+
+async def update_number(
+    session: AsyncSession, actor: Actor, number_id: str, data: schemas.NumberUpdate
+) -> Number:
+    check_admin(actor)
+    number = await access_number_by_id(session, actor, number_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is not None or field == "connector_id":
+            setattr(number, field, value)
+    await session.flush()
+    return number
+
+
+async def delete_number(
+    session: AsyncSession, actor: Actor, number_id: str, clock: Clock | None = None
+) -> None:
+    """Soft delete: the number stops routing and its history stays."""
+    check_admin(actor)
+    number = await access_number_by_id(session, actor, number_id)
+    number.deleted_at = (clock or SystemClock()).now()
+    await repo.detach_number(session, number.id)
+
+
+async def set_assignees(
+    session: AsyncSession, actor: Actor, number_id: str, user_ids: Sequence[str]
+) -> Number:
+    """Replace who the number is assigned to, under the tenant's one-number policy."""
+    check_admin(actor)
+    number = await access_number_by_id(session, actor, number_id)
+    wanted = list(dict.fromkeys(user_ids))
+    users = {u.id: u for u in await repo.live_users(session, actor.tenant_id, wanted)}
+    missing = [u for u in wanted if u not in users]
+    if missing:
+        raise InvalidInput(f"No such user: {missing[0]}.", field="user_ids", code="unknown_user")
+    tenant = await session.get(Tenant, actor.tenant_id)
+    if tenant and tenant.one_number_per_extension:
+        clashes = await repo.other_numbers_of(session, wanted, number.id)
+        if clashes:
+            user = users[next(iter(clashes))]
+            raise Conflict(
+                f"Extension {user.extension} already has {clashes[user.id]}; this company "
+                "allows one number per extension.",
+                field="user_ids",
+                code="one_number_per_extension",
+            )
+    await repo.replace_assignees(session, number.id, wanted)
+    return number
+
+
+async def numbers_of(session: AsyncSession, actor: Actor) -> list[MeNumber]:
+    """The numbers the actor can send from, and how they reach them."""
+    rows = await repo.usable_numbers(session, actor.tenant_id, actor.user_id)
+    return [MeNumber(id=n.id, e164=n.e164, label=n.label, via=via) for n, via in rows]
