@@ -110,7 +110,6 @@ def serve(
     import uvicorn
 
     from smshub.app import create_app
-    from smshub.worker import run_worker
 
     settings = get_settings()
     upgrade(settings.database_url)
@@ -127,6 +126,8 @@ def serve(
             f"extension: [cyan]{login.extension}[/cyan]  password: [cyan]{login.password}[/cyan]"
         )
     if only is Only.worker:
+        from smshub.worker import run_worker
+
         asyncio.run(run_worker(settings))
         return
     application = create_app(settings, workers=only is None)

@@ -1,0 +1,89 @@
+"""Tenant isolation and role scoping across every object endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.factories import TenantCtx
+
+
+async def _populate(t: TenantCtx) -> dict[str, str]:
+    uid, _ = await t.user("201", name="Secret Sam")
+    number = await t.number("+14155550100", label="Secret line")
+    group = (
+        await t.admin.post(
+            "/api/v1/groups",
+            json={"name": "Secret group", "member_ids": [uid], "number_id": number["id"]},
+        )
+    ).json()
+    contact = (
+        await t.admin.post(
+            "/api/v1/contacts", json={"name": "Secret contact", "numbers": ["+12025550123"]}
+        )
+    ).json()
+    return {"users": uid, "numbers": number["id"], "groups": group["id"], "contacts": contact["id"]}
+
+
+async def test_other_tenants_objects_are_404_everywhere(tenants):
+    a, b = await tenants.make("Alpha"), await tenants.make("Beta")
+    ids = await _populate(a)
+    bodies: dict[str, dict[str, Any]] = {
+        "users": {"name": "x"}, "numbers": {"label": "x"}, "groups": {"name": "x"},
+        "contacts": {"name": "x"},
+    }  # fmt: skip
+    for kind, oid in ids.items():
+        url = f"/api/v1/{kind}/{oid}"
+        assert (await b.admin.get(url)).status_code == 404, url
+        assert (await b.admin.patch(url, json=bodies[kind])).status_code == 404, url
+        assert (await b.admin.delete(url)).status_code == 404, url
+    r = await b.admin.put(f"/api/v1/numbers/{ids['numbers']}/assignees", json={"user_ids": []})
+    assert r.status_code == 404
+    for kind in ids:
+        for params in ({}, {"q": "secret"}, {"q": "+1415"}, {"q": "201"}):
+            items = (await b.admin.get(f"/api/v1/{kind}", params=params)).json()["items"]
+            assert ids[kind] not in [x["id"] for x in items], (kind, params)
+    # And tenant A still has everything.
+    for kind, oid in ids.items():
+        assert (await a.admin.get(f"/api/v1/{kind}/{oid}")).status_code == 200
+
+
+ADMIN_ONLY = {
+    ("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{user_id}"),
+    ("DELETE", "/api/v1/users/{user_id}"), ("POST", "/api/v1/numbers"),
+    ("PATCH", "/api/v1/numbers/{number_id}"), ("DELETE", "/api/v1/numbers/{number_id}"),
+    ("PUT", "/api/v1/numbers/{number_id}/assignees"), ("POST", "/api/v1/groups"),
+    ("PATCH", "/api/v1/groups/{group_id}"), ("DELETE", "/api/v1/groups/{group_id}"),
+    ("PATCH", "/api/v1/tenant"),
+}  # fmt: skip
+VALID_BODIES: dict[str, Any] = {
+    "/api/v1/users": {"extension": "555", "name": "X"},
+    "/api/v1/numbers": {"e164": "+14155550199"},
+    "/api/v1/groups": {"name": "X"},
+    "/api/v1/numbers/{number_id}/assignees": {"user_ids": []},
+    "/api/v1/numbers/{number_id}": {"label": "x"},
+    "/api/v1/tenant": {"sms_enabled": False},
+}
+
+
+async def test_user_role_gets_403_on_every_admin_endpoint(tenants, app):
+    t = await tenants.make()
+    ids = await _populate(t)
+    _, user = await t.user("202")
+    paths = app.openapi()["paths"]
+    api = {(m.upper(), p) for p, ops in paths.items() for m in ops}
+    writes = {(m, p) for m, p in api if m in {"POST", "PUT", "PATCH", "DELETE"}}
+    user_writable = {("POST", "/api/v1/contacts"), ("PATCH", "/api/v1/contacts/{contact_id}"),
+                     ("DELETE", "/api/v1/contacts/{contact_id}")}  # fmt: skip
+    # Every write endpoint is classified: a new one must be added to one of the sets.
+    assert writes == ADMIN_ONLY | user_writable
+    for method, path in sorted(ADMIN_ONLY):
+        url = (
+            path.replace("{user_id}", ids["users"]).replace("{number_id}", ids["numbers"])
+            .replace("{group_id}", ids["groups"])
+        )  # fmt: skip
+        body = VALID_BODIES.get(path, {"name": "x"})
+        r = await user.request(method, url, json=None if method == "DELETE" else body)
+        assert r.status_code == 403, (method, path, r.status_code, r.text)
+        assert r.json()["error"]["code"] == "admin_required"
+    # Nothing was changed by those attempts.
+    assert (await t.admin.get(f"/api/v1/users/{ids['users']}")).json()["name"] == "Secret Sam"
