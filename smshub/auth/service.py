@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth import repository as repo
@@ -17,6 +18,7 @@ from smshub.auth.security import hash_password, hash_token, new_api_key, new_tok
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from smshub.kit.pagination import Page, check_cursor, next_cursor
+from smshub.kit.validation import invalid_from
 from smshub.models import ApiKey, Tenant, User, WebSession
 
 
@@ -43,9 +45,12 @@ async def create_tenant(
     tenant = Tenant(name=name, slug=slug)
     session.add(tenant)
     await session.flush()
-    data = schemas.UserCreate(
-        extension=admin_extension, name=admin_name, role="admin", password=admin_password
-    )
+    try:
+        data = schemas.UserCreate(
+            extension=admin_extension, name=admin_name, role="admin", password=admin_password
+        )
+    except ValidationError as exc:
+        raise invalid_from(exc)
     user = await _insert_user(session, tenant.id, data)
     key = await _insert_api_key(session, user)
     return tenant, user, key
