@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from smshub.auth import schemas, service
 from smshub.kit.deps import DB, CurrentActor, Cursor, Limit, Search
@@ -13,11 +13,14 @@ router = APIRouter(tags=["users"])
 
 
 @router.get("/me", response_model=schemas.Me)
-async def me(session: DB, actor: CurrentActor) -> schemas.Me:
+async def me(request: Request, session: DB, actor: CurrentActor) -> schemas.Me:
     user = await service.access_user_by_id(session, actor, actor.user_id)
     tenant = await service.get_tenant(session, actor.tenant_id)
     numbers = await numbers_service.numbers_of(session, actor)
+    blocked = service.sms_block(request.app.state.settings.sms_enabled, tenant, user)
     return schemas.Me(
+        sms_enabled=blocked is None,
+        sms_disabled_reason=blocked,
         user=schemas.User.model_validate(user),
         tenant=schemas.TenantOut.model_validate(tenant),
         role=actor.role,

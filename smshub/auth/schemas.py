@@ -82,3 +82,6 @@ class Me(BaseModel):
     tenant: TenantOut
     role: str
     numbers: list[MeNumber]
+    # The three-level switch (system, tenant, user) as it applies to the caller.
+    sms_enabled: bool
+    sms_disabled_reason: str | None = None

@@ -16,7 +16,7 @@ from smshub.auth import schemas
 from smshub.auth.actor import Actor, check_admin
 from smshub.auth.security import hash_password, hash_token, new_api_key, new_token, verify_password
 from smshub.kit.clock import Clock, SystemClock
-from smshub.kit.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from smshub.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from smshub.kit.pagination import Page, check_cursor, next_cursor
 from smshub.kit.validation import invalid_from
 from smshub.models import ApiKey, Tenant, User, WebSession
@@ -146,6 +146,26 @@ async def logout(session: AsyncSession, token: str) -> None:
     if row is not None:
         await session.delete(row)
         await session.flush()
+
+
+def sms_block(system: bool, tenant: Tenant, user: User) -> str | None:
+    """Which level of the three-level SMS switch is off (N2), or None when all are on."""
+    if not system:
+        return "SMS is disabled for this system."
+    if not tenant.sms_enabled:
+        return "SMS is disabled for this company."
+    if not user.sms_enabled:
+        return f"SMS is disabled for extension {user.extension}."
+    return None
+
+
+async def check_sms_enabled(session: AsyncSession, actor: Actor, *, system: bool) -> None:
+    """Raise Forbidden naming the level where SMS is switched off."""
+    tenant = await get_tenant(session, actor.tenant_id)
+    user = await access_user_by_id(session, actor, actor.user_id)
+    problem = sms_block(system, tenant, user)
+    if problem:
+        raise Forbidden(problem, code="sms_disabled")
 
 
 # Users (extensions)

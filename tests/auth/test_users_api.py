@@ -102,3 +102,20 @@ async def test_tenant_policy_is_admin_only(tenants):
     assert r.status_code == 403
     r = await t.admin.patch("/api/v1/tenant", json={"one_number_per_extension": False})
     assert r.status_code == 200 and r.json()["one_number_per_extension"] is False
+
+
+async def test_sms_switch_at_three_levels(tenants, app):
+    t = await tenants.make()
+    uid, user = await t.user("201")
+    assert (await user.get("/api/v1/me")).json()["sms_enabled"] is True
+    await t.admin.patch(f"/api/v1/users/{uid}", json={"sms_enabled": False})
+    me = (await user.get("/api/v1/me")).json()
+    assert me["sms_enabled"] is False and "extension 201" in me["sms_disabled_reason"]
+    await t.admin.patch(f"/api/v1/users/{uid}", json={"sms_enabled": True})
+    await t.admin.patch("/api/v1/tenant", json={"sms_enabled": False})
+    me = (await user.get("/api/v1/me")).json()
+    assert me["sms_enabled"] is False and "company" in me["sms_disabled_reason"]
+    await t.admin.patch("/api/v1/tenant", json={"sms_enabled": True})
+    app.state.settings.sms_enabled = False
+    me = (await user.get("/api/v1/me")).json()
+    assert me["sms_enabled"] is False and "system" in me["sms_disabled_reason"]

@@ -1,0 +1,37 @@
+"""Engine set-up: SQLite pragmas, URL mapping, aware UTC datetimes on both engines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from smshub.kit.db import async_url, sync_url
+from smshub.models import Tenant
+
+
+def test_url_mapping():
+    assert async_url("sqlite:///var/x.db") == "sqlite+aiosqlite:///var/x.db"
+    assert async_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert sync_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert sync_url("sqlite+aiosqlite:///x.db") == "sqlite:///x.db"
+
+
+async def test_sqlite_runs_wal_with_foreign_keys(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_datetimes_come_back_aware_utc(sessions):
+    local = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=10)))
+    async with sessions() as s:
+        s.add(Tenant(id="01J0000000000000000000000T", name="T", slug="t", created_at=local))
+        await s.commit()
+    async with sessions() as s:
+        got = (await s.execute(select(Tenant.created_at))).scalar_one()
+    assert got == local and got.tzinfo is not None and got.utcoffset() == timedelta(0)
+    assert got == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
