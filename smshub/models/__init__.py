@@ -1,22 +1,33 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from smshub.kit.db import Base
+from smshub.models.compliance import BlocklistEntry, QuarantinedMessage
+from smshub.models.connector import Connector, SimulatorOutbox
 from smshub.models.contact import Contact, ContactNumber
 from smshub.models.group import CallGroup, GroupMember
 from smshub.models.job import Job
+from smshub.models.message import Conversation, ConversationState, Message, MessageEvent
 from smshub.models.number import Number, NumberAssignment
 from smshub.models.tenant import ApiKey, Tenant, User, WebSession
 
 __all__ = [
     "ApiKey",
     "Base",
+    "BlocklistEntry",
     "CallGroup",
+    "Connector",
     "Contact",
     "ContactNumber",
+    "Conversation",
+    "ConversationState",
     "GroupMember",
     "Job",
+    "Message",
+    "MessageEvent",
     "Number",
     "NumberAssignment",
+    "QuarantinedMessage",
+    "SimulatorOutbox",
     "Tenant",
     "User",
     "WebSession",

@@ -11,6 +11,12 @@ from smshub.kit.clock import utcnow
 from smshub.kit.db import Base, UTCDateTime
 from smshub.kit.ids import new_id
 
+OPT_OUT_REPLY = (
+    "You are unsubscribed and will receive no more messages. Reply START to resubscribe."
+)
+OPT_IN_REPLY = "You are subscribed again. Reply STOP to unsubscribe."
+HELP_REPLY = "Reply STOP to unsubscribe. Msg&data rates may apply."
+
 
 class Tenant(Base):
     __tablename__ = "tenants"
@@ -24,6 +30,10 @@ class Tenant(Base):
     one_number_per_extension: Mapped[bool] = mapped_column(Boolean, default=True)
     max_segments: Mapped[int] = mapped_column(Integer, default=4)
     max_chars: Mapped[int] = mapped_column(Integer, default=670)
+    smart_encoding: Mapped[bool] = mapped_column(Boolean, default=True)
+    opt_out_reply: Mapped[str] = mapped_column(String(320), default=OPT_OUT_REPLY)
+    opt_in_reply: Mapped[str] = mapped_column(String(320), default=OPT_IN_REPLY)
+    help_reply: Mapped[str] = mapped_column(String(320), default=HELP_REPLY)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -48,6 +58,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(10), default="user")
     sms_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Message-center preferences (C2, C6).
+    notify_sound: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_browser: Mapped[bool] = mapped_column(Boolean, default=True)
+    enter_sends: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

@@ -1,0 +1,1 @@
+"""Messaging: SMS encoding, segmentation and (later) sending."""

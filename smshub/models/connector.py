@@ -1,0 +1,44 @@
+"""Carrier connectors: per tenant, or system-wide and shared (K1, K4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from smshub.kit.clock import utcnow
+from smshub.kit.db import Base, UTCDateTime
+from smshub.kit.ids import new_id
+
+
+class Connector(Base):
+    __tablename__ = "connectors"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    # None: a system-wide connector shared by every tenant.
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Messages per second; 0 means unlimited.
+    throughput: Mapped[int] = mapped_column(Integer, default=0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SimulatorOutbox(Base):
+    """What the simulated mobile network received; durable, to prove exactly-once."""
+
+    __tablename__ = "simulator_outbox"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    connector_id: Mapped[str] = mapped_column(ForeignKey("connectors.id"), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(26), index=True)
+    message_id: Mapped[str] = mapped_column(String(26), index=True)
+    from_e164: Mapped[str] = mapped_column(String(16))
+    to_e164: Mapped[str] = mapped_column(String(16), index=True)
+    body: Mapped[str] = mapped_column(String(4000))
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
