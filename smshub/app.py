@@ -12,12 +12,19 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from smshub.auth.endpoints import router as auth_router
+from smshub.carriers.endpoints import router as connectors_router
+from smshub.carriers.simulator.endpoints import router as simulator_router
+from smshub.compliance.endpoints import router as blocklist_router
 from smshub.config import Settings, get_settings
 from smshub.contacts.endpoints import router as contacts_router
 from smshub.groups.endpoints import router as groups_router
 from smshub.kit import http_errors
 from smshub.kit.db import create_engine, session_factory
+from smshub.kit.outbox import session_info
+from smshub.messaging.endpoints import router as messaging_router
 from smshub.numbers.endpoints import router as numbers_router
+from smshub.realtime.endpoints import router as events_router
+from smshub.realtime.hub import create_hub
 from smshub.web.routes import router as web_router
 
 log = logging.getLogger(__name__)
@@ -26,7 +33,18 @@ STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 def api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-    for router in (auth_router, numbers_router, groups_router, contacts_router):
+    routers = (
+        auth_router,
+        numbers_router,
+        groups_router,
+        contacts_router,
+        messaging_router,
+        connectors_router,
+        simulator_router,
+        blocklist_router,
+        events_router,
+    )
+    for router in routers:
         api.include_router(router)
     return api
 
@@ -35,11 +53,13 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
     """Build the app. With `workers`, the job runner runs inside this process."""
     settings = settings or get_settings()
     engine = create_engine(settings.database_url)
+    hub = create_hub(settings.database_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner = None
         task: asyncio.Task[None] | None = None
+        await hub.start()
         if workers:
             from smshub.worker import create_worker
 
@@ -52,6 +72,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
                 await runner.stop(settings.shutdown_grace_s)
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await hub.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -62,7 +83,8 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = session_factory(engine)
+    app.state.hub = hub
+    app.state.sessions = session_factory(engine, info=session_info(hub, None))
     http_errors.install(app)
     app.include_router(api_router())
     app.include_router(web_router)

@@ -76,3 +76,53 @@ class Tenants:
             await t.admin.aclose()
             for c in t.clients:
                 await c.aclose()
+
+
+async def run_jobs(app: FastAPI) -> int:
+    """Run every due job to the end in this process, as a worker would."""
+    from smshub.worker import create_worker
+
+    runner = create_worker(app.state.settings, app.state.sessions)
+    return await runner.run_until_idle()
+
+
+@dataclass
+class Messaging:
+    """A tenant with a simulator connector, a number and extensions on it."""
+
+    t: TenantCtx
+    connector_id: str
+    number: dict[str, Any]
+    users: list[tuple[str, httpx.AsyncClient]]
+
+    @property
+    def e164(self) -> str:
+        return str(self.number["e164"])
+
+    async def inbound(self, from_e164: str, body: str, to: str | None = None) -> dict[str, Any]:
+        r = await self.t.admin.post(
+            "/api/v1/simulator/inbound",
+            json={"from": from_e164, "to": to or self.e164, "body": body},
+        )
+        assert r.status_code == 202, r.text
+        data: dict[str, Any] = r.json()
+        return data
+
+
+async def messaging_tenant(
+    t: TenantCtx, e164: str = "+14155550100", users: int = 2, **sim: Any
+) -> Messaging:
+    config = {"delivery_delay_s": 0, "failure_rate": 0, **sim}
+    r = await t.admin.post(
+        "/api/v1/connectors", json={"name": "Sim", "kind": "simulator", "config": config}
+    )
+    assert r.status_code == 201, r.text
+    connector_id = r.json()["id"]
+    number = await t.number(e164, connector_id=connector_id)
+    made = [await t.user(str(201 + i)) for i in range(users)]
+    await t.admin.patch("/api/v1/tenant", json={"one_number_per_extension": False})
+    r = await t.admin.put(
+        f"/api/v1/numbers/{number['id']}/assignees", json={"user_ids": [u for u, _ in made]}
+    )
+    assert r.status_code == 200, r.text
+    return Messaging(t, connector_id, number, made)

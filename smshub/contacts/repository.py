@@ -77,3 +77,21 @@ async def delete_contact(session: AsyncSession, contact: Contact) -> None:
     await session.execute(delete(ContactNumber).where(ContactNumber.contact_id == contact.id))
     await session.delete(contact)
     await session.flush()
+
+
+async def names_for(
+    session: AsyncSession, tenant_id: str, user_id: str, e164s: Sequence[str]
+) -> dict[str, str]:
+    if not e164s:
+        return {}
+    stmt = (
+        select(ContactNumber.e164, Contact.name, Contact.owner_user_id)
+        .join(Contact, Contact.id == ContactNumber.contact_id)
+        .where(ContactNumber.e164.in_(e164s), _visible(tenant_id, user_id))
+        .order_by(Contact.id)
+    )
+    out: dict[str, str] = {}
+    for e164, name, owner in (await session.execute(stmt)).all():
+        if e164 not in out or owner is not None:
+            out[e164] = name
+    return out

@@ -90,3 +90,8 @@ async def delete_contact(session: AsyncSession, actor: Actor, contact_id: str) -
     contact = await access_contact_by_id(session, actor, contact_id)
     check_can_edit(actor, contact)
     await repo.delete_contact(session, contact)
+
+
+async def names_for(session: AsyncSession, actor: Actor, e164s: list[str]) -> dict[str, str]:
+    """Contact names for numbers, as the actor sees the phonebook (personal ones first)."""
+    return await repo.names_for(session, actor.tenant_id, actor.user_id, list(set(e164s)))

@@ -27,7 +27,9 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, o
 
 
 def _describe(err: dict[str, object]) -> tuple[str, str, str | None]:
-    loc = [str(p) for p in err.get("loc", ()) if p not in _LOC_ROOTS]  # type: ignore[attr-defined]
+    loc = [str(p) for p in err.get("loc", ())]  # type: ignore[attr-defined]
+    if loc and loc[0] in _LOC_ROOTS:
+        loc = loc[1:]
     field = ".".join(loc) or None
     if err.get("type") == "json_invalid":
         return "invalid_json", "The request body is not valid JSON.", None

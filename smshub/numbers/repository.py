@@ -147,3 +147,20 @@ async def usable_numbers(
     seen = {n.id for n, _ in out}
     out += [(n, "group") for n in (await session.execute(grouped)).scalars() if n.id not in seen]
     return out
+
+
+async def users_of_number(session: AsyncSession, number_id: str) -> list[str]:
+    assigned = select(NumberAssignment.user_id).where(NumberAssignment.number_id == number_id)
+    grouped = (
+        select(GroupMember.user_id)
+        .join(CallGroup, CallGroup.id == GroupMember.group_id)
+        .where(CallGroup.number_id == number_id)
+    )
+    ids = assigned.union(grouped).subquery()
+    stmt = select(User.id).where(User.id.in_(select(ids.c[0])), User.deleted_at.is_(None))
+    return list((await session.execute(stmt)).scalars().all())
+
+
+def visible_number_ids(user_id: str):  # type: ignore[no-untyped-def]
+    """A subquery of the number ids a user sees (for other domains' scoping)."""
+    return _visible_ids(user_id)

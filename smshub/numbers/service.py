@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor, check_admin
 from smshub.auth.schemas import MeNumber
+from smshub.carriers import service as carriers_service
 from smshub.kit.clock import Clock, SystemClock
-from smshub.kit.errors import Conflict, InvalidInput, NotFound
+from smshub.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from smshub.kit.pagination import Page, check_cursor, next_cursor
 from smshub.models import Number, Tenant
 from smshub.numbers import repository as repo
@@ -59,6 +60,8 @@ async def list_numbers(
 
 async def create_number(session: AsyncSession, actor: Actor, data: schemas.NumberCreate) -> Number:
     check_admin(actor)
+    if data.connector_id:
+        await carriers_service.check_connector_usable(session, actor.tenant_id, data.connector_id)
     if await repo.live_by_e164(session, data.e164):
         raise _taken(data.e164)
     number = Number(tenant_id=actor.tenant_id, **data.model_dump())
@@ -80,6 +83,8 @@ async def update_number(
 ) -> Number:
     check_admin(actor)
     number = await access_number_by_id(session, actor, number_id)
+    if data.connector_id:
+        await carriers_service.check_connector_usable(session, actor.tenant_id, data.connector_id)
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is not None or field == "connector_id":
             setattr(number, field, value)
@@ -127,3 +132,28 @@ async def numbers_of(session: AsyncSession, actor: Actor) -> list[MeNumber]:
     """The numbers the actor can send from, and how they reach them."""
     rows = await repo.usable_numbers(session, actor.tenant_id, actor.user_id)
     return [MeNumber(id=n.id, e164=n.e164, label=n.label, via=via) for n, via in rows]
+
+
+async def find_live_number(session: AsyncSession, e164: str) -> Number | None:
+    """The live number with this E.164, in whichever tenant owns it (inbound routing)."""
+    return await repo.live_by_e164(session, e164)
+
+
+async def usable_number(session: AsyncSession, actor: Actor, e164: str) -> Number:
+    """A number the actor may send from: assigned to them or to their call group."""
+    number = await repo.live_by_e164(session, e164)
+    if number is None or number.tenant_id != actor.tenant_id:
+        raise Forbidden(f"{e164} is not one of your numbers.", field="from", code="not_your_number")
+    if not await repo.can_use(session, actor.user_id, number.id):
+        raise Forbidden(f"{e164} is not assigned to you.", field="from", code="not_your_number")
+    return number
+
+
+async def users_of_number(session: AsyncSession, number_id: str) -> list[str]:
+    """Who sees a number's conversations: assigned extensions and call-group members."""
+    return await repo.users_of_number(session, number_id)
+
+
+def visible_number_ids(user_id: str):  # type: ignore[no-untyped-def]
+    """A subquery of the number ids the user reaches, for scoping other domains' queries."""
+    return repo.visible_number_ids(user_id)

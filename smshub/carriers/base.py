@@ -1,0 +1,55 @@
+"""The carrier interface and its error tree.
+
+CarrierError
+  ├── TransientCarrierError   try again later (throttled, queue full, link down)
+  ├── PermanentCarrierError   this message will never go (bad destination, refused)
+  └── CarrierConfigError      the connector is misconfigured; an operator must act
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class CarrierError(Exception):
+    pass
+
+
+class TransientCarrierError(CarrierError):
+    pass
+
+
+class PermanentCarrierError(CarrierError):
+    pass
+
+
+class CarrierConfigError(CarrierError):
+    pass
+
+
+@dataclass(frozen=True)
+class OutboundSms:
+    message_id: str
+    tenant_id: str
+    from_e164: str
+    to_e164: str
+    body: str
+    segments: int
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    carrier_ref: str
+
+
+class Carrier(Protocol):
+    """A connector that sends. `session` is the send job's transaction: carriers that
+    record their side in our database (the simulator) write there, so the submit and the
+    `sent` status commit together; network carriers ignore it."""
+
+    connector_id: str
+
+    async def submit(self, session: AsyncSession, sms: OutboundSms) -> SubmitResult: ...

@@ -1,0 +1,133 @@
+"""Carrier connectors: configuration, the connector a number sends through, and the
+Carrier object that does the sending (K1, K4)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from smshub.auth.actor import Actor, check_admin
+from smshub.carriers import schemas
+from smshub.carriers.base import Carrier, CarrierConfigError
+from smshub.carriers.simulator.carrier import SimulatorCarrier
+from smshub.carriers.simulator.config import SimulatorConfig
+from smshub.kit.errors import InvalidInput, NotFound
+from smshub.kit.validation import invalid_from
+from smshub.models import Connector, Number
+
+SECRET_KEYS = frozenset({"password", "auth_token", "api_key", "secret"})
+
+
+def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    try:
+        if kind == "simulator":
+            return SimulatorConfig.model_validate(config).model_dump()
+    except ValidationError as exc:
+        err = invalid_from(exc)
+        raise InvalidInput(f"config.{err.message}", field=f"config.{err.field}")
+    raise InvalidInput(f"kind '{kind}' is not supported.", field="kind")
+
+
+def present(connector: Connector) -> schemas.Connector:
+    config = {k: v for k, v in connector.config.items() if k not in SECRET_KEYS}
+    status = "bound" if connector.enabled else "disabled"
+    return schemas.Connector(
+        id=connector.id,
+        name=connector.name,
+        kind=connector.kind,
+        config=config,
+        throughput=connector.throughput,
+        enabled=connector.enabled,
+        shared=connector.tenant_id is None,
+        health=schemas.Health(status=status),
+        created_at=connector.created_at,
+    )
+
+
+def _visible(tenant_id: str):  # type: ignore[no-untyped-def]
+    return or_(Connector.tenant_id == tenant_id, Connector.tenant_id.is_(None))
+
+
+async def access_connector_by_id(
+    session: AsyncSession, actor: Actor, connector_id: str
+) -> Connector:
+    check_admin(actor)
+    stmt = select(Connector).where(Connector.id == connector_id, _visible(actor.tenant_id))
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise NotFound("No such connector.", field="id")
+    return found
+
+
+async def list_connectors(session: AsyncSession, actor: Actor) -> Sequence[Connector]:
+    check_admin(actor)
+    stmt = select(Connector).where(_visible(actor.tenant_id)).order_by(Connector.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def create_connector(
+    session: AsyncSession, actor: Actor, data: schemas.ConnectorCreate
+) -> Connector:
+    check_admin(actor)
+    connector = Connector(
+        tenant_id=actor.tenant_id,
+        name=data.name,
+        kind=data.kind,
+        config=_check_config(data.kind, data.config),
+        throughput=data.throughput,
+        enabled=data.enabled,
+    )
+    session.add(connector)
+    await session.flush()
+    return connector
+
+
+async def update_connector(
+    session: AsyncSession, actor: Actor, connector_id: str, data: schemas.ConnectorUpdate
+) -> Connector:
+    check_admin(actor)
+    connector = await access_connector_by_id(session, actor, connector_id)
+    if connector.tenant_id is None:
+        raise NotFound("No such connector.", field="id")  # shared ones are the system's
+    if data.config is not None:
+        connector.config = _check_config(connector.kind, {**connector.config, **data.config})
+    for field in ("name", "throughput", "enabled"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(connector, field, value)
+    await session.flush()
+    return connector
+
+
+async def check_connector_usable(session: AsyncSession, tenant_id: str, connector_id: str) -> None:
+    stmt = select(Connector.id).where(Connector.id == connector_id, _visible(tenant_id))
+    if (await session.execute(stmt)).first() is None:
+        raise InvalidInput("No such connector.", field="connector_id", code="unknown_connector")
+
+
+async def connector_for(session: AsyncSession, number: Number) -> Connector:
+    """The number's own connector, else the tenant's first, else the first shared one."""
+    if number.connector_id:
+        found = await session.get(Connector, number.connector_id)
+        if found is not None and found.enabled:
+            return found
+    stmt = (
+        select(Connector)
+        .where(_visible(number.tenant_id), Connector.enabled.is_(True))
+        .order_by(Connector.tenant_id.is_(None), Connector.id)
+        .limit(1)
+    )
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise CarrierConfigError(f"no carrier connector can send for {number.e164}")
+    return found
+
+
+def carrier_for(connector: Connector) -> Carrier:
+    if connector.kind == "simulator":
+        return SimulatorCarrier(connector.id, SimulatorConfig.model_validate(connector.config))
+    raise CarrierConfigError(f"connector kind '{connector.kind}' cannot send")

@@ -1,0 +1,311 @@
+"""Queries for conversations, per-user conversation state and messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from smshub.kit.ids import new_id
+from smshub.models import (
+    ContactNumber,
+    Conversation,
+    ConversationState,
+    Message,
+    Number,
+    QuarantinedMessage,
+    User,
+)
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+async def conversation_for(
+    session: AsyncSession, tenant_id: str, number_id: str, remote: str, now: datetime
+) -> Conversation:
+    """Find or create the one conversation of (our number, their number), race-free."""
+    stmt = select(Conversation).where(
+        Conversation.number_id == number_id, Conversation.remote_e164 == remote
+    )
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is not None:
+        return found
+    values = {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "number_id": number_id,
+        "remote_e164": remote,
+        "last_message_at": now,
+        "created_at": now,
+        "last_preview": "",
+        "last_direction": "out",
+        "inbound_blocked": False,
+    }
+    ins = _insert(session)(Conversation).values(values)
+    await session.execute(ins.on_conflict_do_nothing(index_elements=["number_id", "remote_e164"]))
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def bump_unread(session: AsyncSession, conversation_id: str, user_ids: Sequence[str]) -> None:
+    """One more unread message for each user; a conversation they deleted comes back."""
+    if not user_ids:
+        return
+    ins = _insert(session)(ConversationState).values(
+        [
+            {
+                "conversation_id": conversation_id,
+                "user_id": u,
+                "unread": 1,
+                "hidden": False,
+                "muted": False,
+            }
+            for u in user_ids
+        ]
+    )
+    await session.execute(
+        ins.on_conflict_do_update(
+            index_elements=["conversation_id", "user_id"],
+            set_={"unread": ConversationState.unread + 1, "hidden": False},
+        )
+    )
+
+
+async def set_state(
+    session: AsyncSession, conversation_id: str, user_id: str, **values: Any
+) -> None:
+    base = {
+        "conversation_id": conversation_id,
+        "user_id": user_id,
+        "unread": 0,
+        "hidden": False,
+        "muted": False,
+    }
+    ins = _insert(session)(ConversationState).values({**base, **values})
+    await session.execute(
+        ins.on_conflict_do_update(index_elements=["conversation_id", "user_id"], set_=values)
+    )
+
+
+async def state(
+    session: AsyncSession, conversation_id: str, user_id: str
+) -> ConversationState | None:
+    return await session.get(ConversationState, (conversation_id, user_id))
+
+
+def _visible_conversations(
+    user_id: str, visible_numbers: Any
+) -> Select[Conversation, ConversationState]:
+    return (
+        select(Conversation, ConversationState)
+        .outerjoin(
+            ConversationState,
+            and_(
+                ConversationState.conversation_id == Conversation.id,
+                ConversationState.user_id == user_id,
+            ),
+        )
+        .where(Conversation.number_id.in_(visible_numbers))
+    )
+
+
+async def list_conversations(
+    session: AsyncSession,
+    tenant_id: str,
+    user_id: str,
+    visible_numbers: Any,
+    *,
+    q: str | None,
+    unread_only: bool,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[tuple[Conversation, ConversationState | None]]:
+    stmt = _visible_conversations(user_id, visible_numbers).where(
+        Conversation.tenant_id == tenant_id,
+        func.coalesce(ConversationState.hidden, False).is_(False),
+    )
+    if unread_only:
+        stmt = stmt.where(ConversationState.unread > 0)
+    if q:
+        like = f"%{q.lower()}%"
+        named = select(ContactNumber.e164).where(
+            ContactNumber.tenant_id == tenant_id,
+            ContactNumber.contact_id.in_(_contact_ids_named(like)),
+        )
+        stmt = stmt.where(
+            or_(
+                Conversation.remote_e164.like(like),
+                func.lower(Conversation.last_preview).like(like),
+                Conversation.remote_e164.in_(named),
+            )
+        )
+    if after is not None:
+        at, cid = after
+        stmt = stmt.where(
+            or_(
+                Conversation.last_message_at < at,
+                and_(Conversation.last_message_at == at, Conversation.id < cid),
+            )
+        )
+    stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    rows = (await session.execute(stmt.limit(limit + 1))).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _contact_ids_named(like: str) -> Any:
+    from smshub.models import Contact
+
+    return select(Contact.id).where(func.lower(Contact.name).like(like))
+
+
+async def unread_by_conversation(
+    session: AsyncSession, user_id: str, visible_numbers: Any
+) -> list[tuple[str, int]]:
+    stmt = (
+        select(ConversationState.conversation_id, ConversationState.unread)
+        .join(Conversation, Conversation.id == ConversationState.conversation_id)
+        .where(
+            ConversationState.user_id == user_id,
+            ConversationState.unread > 0,
+            ConversationState.hidden.is_(False),
+            Conversation.number_id.in_(visible_numbers),
+        )
+        .order_by(Conversation.last_message_at.desc())
+    )
+    return [(c, n) for c, n in (await session.execute(stmt)).all()]
+
+
+async def clear_unread(
+    session: AsyncSession, user_id: str, conversation_ids: Sequence[str]
+) -> None:
+    if conversation_ids:
+        await session.execute(
+            update(ConversationState)
+            .where(
+                ConversationState.user_id == user_id,
+                ConversationState.conversation_id.in_(conversation_ids),
+            )
+            .values(unread=0)
+        )
+
+
+async def thread(
+    session: AsyncSession, conversation_id: str, before: str | None, limit: int
+) -> Sequence[Message]:
+    """Newest first, so a client loads the latest page and scrolls back."""
+    stmt = select(Message).where(
+        Message.conversation_id == conversation_id, Message.deleted_at.is_(None)
+    )
+    if before:
+        stmt = stmt.where(Message.id < before)
+    stmt = stmt.order_by(Message.id.desc()).limit(limit + 1)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def messages(
+    session: AsyncSession,
+    tenant_id: str,
+    visible_numbers: Any,
+    filters: dict[str, Any],
+    before: str | None,
+    limit: int,
+) -> Sequence[Message]:
+    conv = select(Conversation.id).where(
+        Conversation.tenant_id == tenant_id, Conversation.number_id.in_(visible_numbers)
+    )
+    if filters.get("number"):
+        conv = conv.join(Number, Number.id == Conversation.number_id).where(
+            Number.e164 == filters["number"]
+        )
+    if filters.get("remotes") is not None:
+        conv = conv.where(Conversation.remote_e164.in_(filters["remotes"]))
+    stmt = select(Message).where(
+        Message.tenant_id == tenant_id,
+        Message.conversation_id.in_(conv),
+        Message.deleted_at.is_(None),
+    )
+    if filters.get("direction"):
+        stmt = stmt.where(Message.direction == filters["direction"])
+    if filters.get("since"):
+        stmt = stmt.where(Message.created_at >= filters["since"])
+    if filters.get("until"):
+        stmt = stmt.where(Message.created_at < filters["until"])
+    if filters.get("q"):
+        stmt = stmt.where(func.lower(Message.body).like(f"%{filters['q'].lower()}%"))
+    if before:
+        stmt = stmt.where(Message.id < before)
+    return (
+        (await session.execute(stmt.order_by(Message.id.desc()).limit(limit + 1))).scalars().all()
+    )
+
+
+async def message_by_ref(
+    session: AsyncSession, connector_id: str, carrier_ref: str, direction: str
+) -> Message | None:
+    stmt = select(Message).where(
+        Message.connector_id == connector_id,
+        Message.carrier_ref == carrier_ref,
+        Message.direction == direction,
+    )
+    return (await session.execute(stmt.limit(1))).scalar_one_or_none()
+
+
+async def message_by_client_key(session: AsyncSession, tenant_id: str, key: str) -> Message | None:
+    stmt = select(Message).where(Message.tenant_id == tenant_id, Message.client_key == key)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def users_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, User]:
+    if not ids:
+        return {}
+    rows = (await session.execute(select(User).where(User.id.in_(ids)))).scalars()
+    return {u.id: u for u in rows}
+
+
+async def quarantine(session: AsyncSession, **values: Any) -> str:
+    row = QuarantinedMessage(id=new_id(), **values)
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def list_quarantine(
+    session: AsyncSession, tenant_id: str, before: str | None, limit: int
+) -> Sequence[QuarantinedMessage]:
+    stmt = select(QuarantinedMessage).where(QuarantinedMessage.tenant_id == tenant_id)
+    if before:
+        stmt = stmt.where(QuarantinedMessage.id < before)
+    stmt = stmt.order_by(QuarantinedMessage.id.desc()).limit(limit + 1)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def unread_totals(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, int]:
+    if not user_ids:
+        return {}
+    stmt = (
+        select(ConversationState.user_id, func.sum(ConversationState.unread))
+        .where(ConversationState.user_id.in_(user_ids), ConversationState.hidden.is_(False))
+        .group_by(ConversationState.user_id)
+    )
+    return {u: int(n or 0) for u, n in (await session.execute(stmt)).all()}
+
+
+async def unread_in(
+    session: AsyncSession, conversation_id: str, user_ids: Sequence[str]
+) -> dict[str, int]:
+    stmt = select(ConversationState.user_id, ConversationState.unread).where(
+        ConversationState.conversation_id == conversation_id,
+        ConversationState.user_id.in_(user_ids),
+    )
+    return {u: n for u, n in (await session.execute(stmt)).all()}
+
+
+async def soft_delete_message(session: AsyncSession, message: Message, now: datetime) -> None:
+    message.deleted_at = now
+    await session.flush()
