@@ -21,6 +21,7 @@ from smshub.groups.endpoints import router as groups_router
 from smshub.kit import http_errors
 from smshub.kit.db import create_engine, session_factory
 from smshub.kit.outbox import session_info
+from smshub.messaging.batcher import SendBatcher
 from smshub.messaging.endpoints import router as messaging_router
 from smshub.numbers.endpoints import router as numbers_router
 from smshub.realtime.endpoints import router as events_router
@@ -49,6 +50,12 @@ def api_router() -> APIRouter:
     return api
 
 
+def _wake(app: FastAPI) -> None:
+    """After a commit that queued jobs: nudge this process's runner, if it has one."""
+    if app.state.runner is not None:
+        app.state.runner.wake()
+
+
 def create_app(settings: Settings | None = None, *, workers: bool = False) -> FastAPI:
     """Build the app. With `workers`, the job runner runs inside this process."""
     settings = settings or get_settings()
@@ -63,11 +70,12 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
         if workers:
             from smshub.worker import create_worker
 
-            runner = create_worker(settings, app.state.sessions)
+            runner = app.state.runner = create_worker(settings, app.state.sessions)
             task = asyncio.create_task(runner.run())
         try:
             yield
         finally:
+            await app.state.batcher.stop()
             if runner is not None and task is not None:
                 await runner.stop(settings.shutdown_grace_s)
                 with contextlib.suppress(asyncio.CancelledError):
@@ -84,7 +92,9 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
     app.state.settings = settings
     app.state.engine = engine
     app.state.hub = hub
-    app.state.sessions = session_factory(engine, info=session_info(hub, None))
+    app.state.runner = None
+    app.state.sessions = session_factory(engine, info=session_info(hub, lambda: _wake(app)))
+    app.state.batcher = SendBatcher(app.state.sessions)
     http_errors.install(app)
     app.include_router(api_router())
     app.include_router(web_router)

@@ -108,3 +108,10 @@ async def tenants(app: FastAPI) -> AsyncIterator[Tenants]:
     factory = Tenants(app)
     yield factory
     await factory.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    from smshub.kit.cache import cache
+
+    cache.invalidate()

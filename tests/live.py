@@ -43,9 +43,18 @@ def cli(db_url: str, *args: str) -> str:
 
 def create_tenant(db_url: str, name: str, password: str = "secret-pass-1") -> dict[str, str]:
     out = cli(
-        db_url, "tenant", "create", name, "--admin-extension", "100",
-        "--admin-name", "Admin", "--admin-password", password, "--json",
-    )  # fmt: skip
+        db_url,
+        "tenant",
+        "create",
+        name,
+        "--admin-extension",
+        "100",
+        "--admin-name",
+        "Admin",
+        "--admin-password",
+        password,
+        "--json",
+    )
     data: dict[str, str] = json.loads(out)
     return data
 

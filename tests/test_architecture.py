@@ -12,14 +12,34 @@ from smshub.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent / "smshub"
 PURE = {
-    "smshub.kit.clock", "smshub.kit.errors", "smshub.kit.types", "smshub.numbers.rules",
+    "smshub.kit.clock",
+    "smshub.kit.errors",
+    "smshub.kit.types",
+    "smshub.numbers.rules",
     "smshub.messaging.encoding",
-}  # fmt: skip
+}
 IO_MODULES = {
-    "sqlalchemy", "httpx", "fastapi", "starlette", "asyncio", "socket", "subprocess", "os",
-    "aiosqlite", "psycopg", "aiosmtplib", "aiosmtpd", "smtplib", "urllib", "requests", "pathlib",
-    "shutil", "uvicorn", "sse_starlette", "logging",
-}  # fmt: skip
+    "sqlalchemy",
+    "httpx",
+    "fastapi",
+    "starlette",
+    "asyncio",
+    "socket",
+    "subprocess",
+    "os",
+    "aiosqlite",
+    "psycopg",
+    "aiosmtplib",
+    "aiosmtpd",
+    "smtplib",
+    "urllib",
+    "requests",
+    "pathlib",
+    "shutil",
+    "uvicorn",
+    "sse_starlette",
+    "logging",
+}
 
 
 def _imports(path: Path) -> set[str]:

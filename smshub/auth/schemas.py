@@ -59,6 +59,10 @@ class TenantOut(BaseModel):
     one_number_per_extension: bool
     max_segments: int
     max_chars: int
+    smart_encoding: bool
+    opt_out_reply: str
+    opt_in_reply: str
+    help_reply: str
 
 
 class TenantUpdate(BaseModel):
@@ -68,6 +72,10 @@ class TenantUpdate(BaseModel):
     one_number_per_extension: bool | None = None
     max_segments: Annotated[int, Field(ge=1, le=10)] | None = None
     max_chars: Annotated[int, Field(ge=1, le=1600)] | None = None
+    smart_encoding: bool | None = None
+    opt_out_reply: Annotated[str, StringConstraints(max_length=320)] | None = None
+    opt_in_reply: Annotated[str, StringConstraints(max_length=320)] | None = None
+    help_reply: Annotated[str, StringConstraints(max_length=320)] | None = None
 
 
 class MeNumber(BaseModel):

@@ -15,6 +15,7 @@ from smshub.auth import repository as repo
 from smshub.auth import schemas
 from smshub.auth.actor import Actor, check_admin
 from smshub.auth.security import hash_password, hash_token, new_api_key, new_token, verify_password
+from smshub.kit.cache import cache
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from smshub.kit.pagination import Page, check_cursor, next_cursor
@@ -56,6 +57,15 @@ async def create_tenant(
     return tenant, user, key
 
 
+async def tenant_policy(session: AsyncSession, tenant_id: str) -> schemas.TenantOut:
+    """The tenant's settings as a cacheable snapshot (read on every send)."""
+
+    async def load() -> schemas.TenantOut:
+        return schemas.TenantOut.model_validate(await get_tenant(session, tenant_id))
+
+    return await cache.get(("tenant", tenant_id), load)
+
+
 async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
     tenant = await session.get(Tenant, tenant_id)
     if tenant is None:
@@ -95,10 +105,16 @@ def _actor(user: User, csrf: str | None = None) -> Actor:
 
 
 async def authenticate_api_key(session: AsyncSession, key: str) -> Actor:
-    rows = await repo.actor_rows_by_key(session, hash_token(key))
-    if rows is None:
+    key_hash = hash_token(key)
+
+    async def load() -> Actor | None:
+        rows = await repo.actor_rows_by_key(session, key_hash)
+        return _actor(rows[0]) if rows else None
+
+    actor = await cache.get(("api_key", key_hash), load)
+    if actor is None:
         raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
-    return _actor(rows[0])
+    return actor
 
 
 async def authenticate_session(
@@ -148,22 +164,26 @@ async def logout(session: AsyncSession, token: str) -> None:
         await session.flush()
 
 
-def sms_block(system: bool, tenant: Tenant, user: User) -> str | None:
+def sms_block(system: bool, tenant: Tenant | None, user: User | None) -> str | None:
     """Which level of the three-level SMS switch is off (N2), or None when all are on."""
     if not system:
         return "SMS is disabled for this system."
-    if not tenant.sms_enabled:
+    if tenant is not None and not tenant.sms_enabled:
         return "SMS is disabled for this company."
-    if not user.sms_enabled:
+    if user is not None and not user.sms_enabled:
         return f"SMS is disabled for extension {user.extension}."
     return None
 
 
 async def check_sms_enabled(session: AsyncSession, actor: Actor, *, system: bool) -> None:
     """Raise Forbidden naming the level where SMS is switched off."""
-    tenant = await get_tenant(session, actor.tenant_id)
-    user = await access_user_by_id(session, actor, actor.user_id)
-    problem = sms_block(system, tenant, user)
+
+    async def load() -> str | None:
+        tenant = await get_tenant(session, actor.tenant_id)
+        user = await access_user_by_id(session, actor, actor.user_id)
+        return sms_block(True, tenant, user)
+
+    problem = sms_block(system, None, None) or await cache.get(("sms", actor.user_id), load)
     if problem:
         raise Forbidden(problem, code="sms_disabled")
 

@@ -102,10 +102,15 @@ def create_engine(url: str) -> AsyncEngine:
     ensure_sqlite_dir(url)
     aurl = async_url(url)
     if is_sqlite(url):
-        engine = create_async_engine(aurl, poolclass=NullPool if ":memory:" in url else None)
+        # One connection: SQLite has one writer, and queueing on the pool is fair and
+        # instant where SQLite's own busy handler sleeps in steps of up to 100 ms.
+        if ":memory:" in url:
+            engine = create_async_engine(aurl, poolclass=NullPool)
+        else:
+            engine = create_async_engine(aurl, pool_size=1, max_overflow=0, pool_timeout=60)
         install_sqlite_pragmas(engine.sync_engine)
         return engine
-    return create_async_engine(aurl, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(aurl, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
 def session_factory(

@@ -28,11 +28,14 @@ async def _db(request: Request) -> AsyncIterator[AsyncSession]:
 DB = Annotated[AsyncSession, Depends(_db, scope="function")]
 
 
-async def _actor(
-    request: Request,
-    session: DB,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+
+
+async def authenticate(
+    request: Request, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
 ) -> Actor:
+    """The caller from a Bearer API key or the web session cookie (shared with the SSE
+    endpoint, which authenticates in a short transaction of its own)."""
     if credentials is not None:
         return await auth_service.authenticate_api_key(session, credentials.credentials)
     if request.headers.get("authorization"):
@@ -48,6 +51,10 @@ async def _actor(
     ):
         raise Forbidden("Missing or wrong X-CSRF-Token header.", code="csrf_failed")
     return actor
+
+
+async def _actor(request: Request, session: DB, credentials: BearerCredentials) -> Actor:
+    return await authenticate(request, session, credentials)
 
 
 CurrentActor = Annotated[Actor, Depends(_actor)]

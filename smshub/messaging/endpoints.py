@@ -20,11 +20,10 @@ IdempotencyKey = Annotated[
 
 
 def _accepted(sent: service.Sent) -> schemas.MessageAccepted:
-    m = sent.message
     return schemas.MessageAccepted(
-        id=m.id if m else None,
-        conversation_id=sent.conversation.id,
-        status=m.status if m else "blocked",
+        id=sent.message_id,
+        conversation_id=sent.conversation_id,
+        status=sent.status,
         encoding=sent.info.encoding,
         segments=sent.info.segments,
     )
@@ -179,7 +178,7 @@ async def click_to_sms(
 ) -> schemas.ClickToSmsResult:
     """Open (or reuse) the caller's conversation with a remote number, and send the text
     if there is one: the one call a PBX or softphone makes during a call (C10)."""
-    conversation, sent = await service.click_to_sms(
+    conversation_id, sent = await service.click_to_sms(
         session,
         actor,
         to_e164=data.to,
@@ -188,7 +187,7 @@ async def click_to_sms(
         system_sms=request.app.state.settings.sms_enabled,
         client_key=idempotency_key,
     )
-    out = await views.get_conversation(session, actor, conversation.id)
+    out = await views.get_conversation(session, actor, conversation_id)
     return schemas.ClickToSmsResult(conversation=out, message=_accepted(sent) if sent else None)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from smshub.models import (
     Conversation,
     ConversationState,
     Message,
+    MessageEvent,
     Number,
     QuarantinedMessage,
     User,
@@ -309,3 +310,78 @@ async def unread_in(
 async def soft_delete_message(session: AsyncSession, message: Message, now: datetime) -> None:
     message.deleted_at = now
     await session.flush()
+
+
+async def conversations_for_many(
+    session: AsyncSession, wanted: Sequence[tuple[str, str, str, datetime]]
+) -> dict[tuple[str, str], str]:
+    """Conversation ids for (tenant, number, remote, now) tuples, creating the missing
+    ones: two statements for any number of messages."""
+    keys = {(n, r): (t, at) for t, n, r, at in wanted}
+    ins = _insert(session)(Conversation).values(
+        [
+            {
+                "id": new_id(),
+                "tenant_id": t,
+                "number_id": n,
+                "remote_e164": r,
+                "last_message_at": at,
+                "created_at": at,
+                "last_preview": "",
+                "last_direction": "out",
+                "inbound_blocked": False,
+            }
+            for (n, r), (t, at) in keys.items()
+        ]
+    )
+    await session.execute(ins.on_conflict_do_nothing(index_elements=["number_id", "remote_e164"]))
+    stmt = select(Conversation.number_id, Conversation.remote_e164, Conversation.id).where(
+        tuple_(Conversation.number_id, Conversation.remote_e164).in_(list(keys))
+    )
+    return {(n, r): c for n, r, c in (await session.execute(stmt)).all()}
+
+
+async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await session.execute(insert(Message), list(rows))
+
+
+async def insert_message_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await session.execute(
+        insert(MessageEvent), [{"id": new_id(), "detail": None, **r} for r in rows]
+    )
+
+
+async def touch_conversations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Move each conversation's latest activity to its newest message."""
+    latest: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        latest[r["conversation_id"]] = r
+    await session.execute(
+        update(Conversation),
+        [
+            {
+                "id": cid,
+                "last_message_at": r["created_at"],
+                "last_preview": r["body"][:100],
+                "last_direction": r["direction"],
+            }
+            for cid, r in latest.items()
+        ],
+    )
+
+
+async def unhide_for(session: AsyncSession, pairs: set[tuple[str, str]]) -> None:
+    """The sender sees the conversation again, even if they had deleted it."""
+    if not pairs:
+        return
+    ins = _insert(session)(ConversationState).values(
+        [
+            {"conversation_id": c, "user_id": u, "unread": 0, "hidden": False, "muted": False}
+            for c, u in pairs
+        ]
+    )
+    await session.execute(
+        ins.on_conflict_do_update(
+            index_elements=["conversation_id", "user_id"], set_={"hidden": False}
+        )
+    )

@@ -8,18 +8,22 @@ leave after the caller's commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth import service as auth_service
 from smshub.auth.actor import Actor
+from smshub.auth.schemas import TenantOut
 from smshub.compliance import keywords
 from smshub.compliance import service as compliance
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, InvalidInput
+from smshub.kit.ids import new_id
 from smshub.kit.jobs import RetryPolicy, enqueue
 from smshub.kit.outbox import emit, note_job_enqueued
 from smshub.messaging import encoding, views
@@ -28,6 +32,7 @@ from smshub.messaging.status import can_move
 from smshub.models import Conversation, Message, MessageEvent, Number, Tenant
 from smshub.numbers import service as numbers_service
 from smshub.numbers.rules import e164_problem
+from smshub.numbers.schemas import NumberInfo
 
 SEND_JOB = "message.send"
 SEND_POLICY = RetryPolicy(max_attempts=8, backoff="exponential", retry_delay_s=2.0, max_delay_s=300)
@@ -36,16 +41,32 @@ PREVIEW = 100
 
 @dataclass(frozen=True)
 class Sent:
-    message: Message | None  # None when an agent's STOP blocked instead of sending
-    conversation: Conversation
+    """What the caller learns: the message (None when an agent's STOP blocked instead)."""
+
+    message_id: str | None
+    conversation_id: str
+    status: str
     info: encoding.SmsInfo
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A validated outbound message, ready to be written (alone or in a batch)."""
+
+    number: NumberInfo
+    to: str
+    info: encoding.SmsInfo
+    sent_by: str | None
+    client_key: str | None
+    created_at: datetime
+    message_id: str = field(default_factory=new_id)
 
 
 def _now(clock: Clock | None) -> datetime:
     return (clock or SystemClock()).now()
 
 
-def check_body(body: str, tenant: Tenant, smart: bool | None) -> encoding.SmsInfo:
+def check_body(body: str, tenant: TenantOut, smart: bool | None) -> encoding.SmsInfo:
     if not body.strip():
         raise InvalidInput("body: must not be empty.", field="body", code="empty_body")
     info = encoding.analyze(body, smart=tenant.smart_encoding if smart is None else smart)
@@ -63,6 +84,42 @@ def check_destination(to: str) -> None:
         raise InvalidInput(f"to: {problem}", field="to", code="invalid_number")
 
 
+async def prepare_send(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    from_e164: str,
+    to_e164: str,
+    body: str,
+    system_sms: bool,
+    smart: bool | None = None,
+    client_key: str | None = None,
+    clock: Clock | None = None,
+) -> Outbound | Sent:
+    """Every check of a person's send (C2): the caller may use the number, the
+    destination is E.164, SMS is on at all three levels, the limits hold. Returns the
+    message to write, or a final answer (a repeated Idempotency-Key, an agent's STOP)."""
+    if client_key:
+        earlier = await repo.message_by_client_key(session, actor.tenant_id, client_key)
+        if earlier is not None:
+            return Sent(
+                earlier.id, earlier.conversation_id, earlier.status, encoding.analyze(earlier.body)
+            )
+    number = await numbers_service.usable_number(session, actor, from_e164)
+    check_destination(to_e164)
+    await auth_service.check_sms_enabled(session, actor, system=system_sms)
+    check_number_can_send(number)
+    info = check_body(body, await auth_service.tenant_policy(session, actor.tenant_id), smart)
+    now = _now(clock)
+    if keywords.is_agent_block(body):
+        conversation = await repo.conversation_for(
+            session, number.tenant_id, number.id, to_e164, now
+        )
+        await set_blocked(session, actor, conversation.id, True)
+        return Sent(None, conversation.id, "blocked", info)
+    return Outbound(number, to_e164, info, actor.user_id, client_key, now)
+
+
 async def send_message(
     session: AsyncSession,
     actor: Actor,
@@ -76,29 +133,23 @@ async def send_message(
     clock: Clock | None = None,
 ) -> Sent:
     """Validate and queue a person's message; its send job commits with it."""
-    if client_key:
-        earlier = await repo.message_by_client_key(session, actor.tenant_id, client_key)
-        if earlier is not None:
-            conversation = await session.get(Conversation, earlier.conversation_id)
-            assert conversation is not None
-            return Sent(earlier, conversation, encoding.analyze(earlier.body))
-    number = await numbers_service.usable_number(session, actor, from_e164)
-    check_destination(to_e164)
-    await auth_service.check_sms_enabled(session, actor, system=system_sms)
-    check_number_can_send(number)
-    tenant = await auth_service.get_tenant(session, actor.tenant_id)
-    info = check_body(body, tenant, smart)
-    now = _now(clock)
-    conversation = await repo.conversation_for(session, tenant.id, number.id, to_e164, now)
-    if keywords.is_agent_block(body):
-        await set_blocked(session, actor, conversation.id, True)
-        return Sent(None, conversation, info)
-    message = await _queue(session, number, conversation, info, actor.user_id, now, client_key)
-    await repo.set_state(session, conversation.id, actor.user_id, hidden=False)
-    return Sent(message, conversation, info)
+    prepared = await prepare_send(
+        session,
+        actor,
+        from_e164=from_e164,
+        to_e164=to_e164,
+        body=body,
+        system_sms=system_sms,
+        smart=smart,
+        client_key=client_key,
+        clock=clock,
+    )
+    if isinstance(prepared, Sent):
+        return prepared
+    return (await queue_outbound(session, [prepared]))[0]
 
 
-def check_number_can_send(number: Number) -> None:
+def check_number_can_send(number: NumberInfo) -> None:
     if number.status != "active":
         raise Conflict(
             f"{number.e164} is still {number.status}; only active numbers send.",
@@ -111,53 +162,76 @@ def check_number_can_send(number: Number) -> None:
 
 async def send_system_message(
     session: AsyncSession,
-    number: Number,
+    number: NumberInfo,
     conversation: Conversation,
     body: str,
     clock: Clock | None = None,
-) -> Message:
+) -> Sent:
     """An automatic reply from a number (opt-out confirmations, help): no sender."""
     info = encoding.analyze(body, smart=True)
-    return await _queue(session, number, conversation, info, None, _now(clock), None)
+    item = Outbound(number, conversation.remote_e164, info, None, None, _now(clock))
+    return (await queue_outbound(session, [item]))[0]
 
 
-async def _queue(
-    session: AsyncSession,
-    number: Number,
-    conversation: Conversation,
-    info: encoding.SmsInfo,
-    sent_by: str | None,
-    now: datetime,
-    client_key: str | None,
-) -> Message:
-    message = Message(
-        tenant_id=number.tenant_id,
-        conversation_id=conversation.id,
-        direction="out",
-        from_e164=number.e164,
-        to_e164=conversation.remote_e164,
-        body=info.text,
-        status="queued",
-        encoding=info.encoding,
-        segments=info.segments,
-        sent_by_user_id=sent_by,
-        client_key=client_key,
-        created_at=now,
+async def queue_outbound(session: AsyncSession, items: Sequence[Outbound]) -> list[Sent]:
+    """Write queued messages, their history, their send jobs and their conversations'
+    activity with a handful of bulk statements, however many there are."""
+    conversations = await repo.conversations_for_many(
+        session, [(i.number.tenant_id, i.number.id, i.to, i.created_at) for i in items]
     )
-    session.add(message)
-    await session.flush()
-    session.add(MessageEvent(message_id=message.id, status="queued", at=now))
-    _touch(conversation, message)
-    await enqueue(
-        session,
-        SEND_JOB,
-        {"message_id": message.id},
-        policy=SEND_POLICY,
-        idempotency_key=f"send:{message.id}:0",
+    rows = [_message_row(i, conversations[(i.number.id, i.to)]) for i in items]
+    await repo.insert_messages(session, rows)
+    await repo.insert_message_events(
+        session, [{"message_id": r["id"], "status": "queued", "at": r["created_at"]} for r in rows]
     )
+    for r in rows:
+        await enqueue(
+            session,
+            SEND_JOB,
+            {"message_id": r["id"]},
+            policy=SEND_POLICY,
+            idempotency_key=f"send:{r['id']}:0",
+        )
     note_job_enqueued(session)
-    await _announce(session, number.id, message)
-    return message
+    await repo.touch_conversations(session, rows)
+    await repo.unhide_for(
+        session,
+        {(r["conversation_id"], r["sent_by_user_id"]) for r in rows if r["sent_by_user_id"]},
+    )
+    for item, row in zip(items, rows, strict=True):
+        users = await numbers_service.users_of_number(session, item.number.id)
+        emit(
+            session,
+            "message.created",
+            item.number.tenant_id,
+            users,
+            await views.row_event_data(session, row),
+        )
+    return [
+        Sent(r["id"], r["conversation_id"], "queued", i.info)
+        for i, r in zip(items, rows, strict=True)
+    ]
+
+
+def _message_row(item: Outbound, conversation_id: str) -> dict[str, Any]:
+    return {
+        "id": item.message_id,
+        "tenant_id": item.number.tenant_id,
+        "conversation_id": conversation_id,
+        "direction": "out",
+        "from_e164": item.number.e164,
+        "to_e164": item.to,
+        "body": item.info.text,
+        "status": "queued",
+        "encoding": item.info.encoding,
+        "segments": item.info.segments,
+        "error": None,
+        "sent_by_user_id": item.sent_by,
+        "connector_id": None,
+        "carrier_ref": None,
+        "client_key": item.client_key,
+        "created_at": item.created_at,
+    }
 
 
 def _touch(conversation: Conversation, message: Message) -> None:
@@ -413,7 +487,7 @@ async def _apply_keyword(
     else:
         reply = tenant.help_reply
     if reply.strip():
-        await send_system_message(session, number, conversation, reply)
+        await send_system_message(session, NumberInfo.model_validate(number), conversation, reply)
     return action
 
 
@@ -426,7 +500,7 @@ async def click_to_sms(
     from_e164: str | None,
     system_sms: bool,
     client_key: str | None = None,
-) -> tuple[Conversation, Sent | None]:
+) -> tuple[str, Sent | None]:
     """Open or reuse the conversation with `to` from the caller's number, then send."""
     check_destination(to_e164)
     if from_e164 is None:
@@ -445,9 +519,9 @@ async def click_to_sms(
             system_sms=system_sms,
             client_key=client_key,
         )
-        return sent.conversation, sent
+        return sent.conversation_id, sent
     conversation = await repo.conversation_for(
         session, actor.tenant_id, number.id, to_e164, SystemClock().now()
     )
     await repo.set_state(session, conversation.id, actor.user_id, hidden=False)
-    return conversation, None
+    return conversation.id, None

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor
 from smshub.contacts import service as contacts_service
+from smshub.kit.cache import cache
 from smshub.kit.errors import InvalidInput, NotFound
 from smshub.kit.outbox import emit
 from smshub.kit.pagination import check_cursor
@@ -243,3 +244,37 @@ async def announce_unread(
                 "unread": counts.get(user_id, 0) if conversation_id else None,
             },
         )
+
+
+async def sender(session: AsyncSession, user_id: str | None) -> schemas.Sender | None:
+    if not user_id:
+        return None
+
+    async def load() -> schemas.Sender | None:
+        user = (await repo.users_by_id(session, [user_id])).get(user_id)
+        return (
+            schemas.Sender(id=user.id, extension=user.extension, name=user.name) if user else None
+        )
+
+    return await cache.get(("sender", user_id), load)
+
+
+async def row_event_data(session: AsyncSession, row: dict[str, Any]) -> dict[str, Any]:
+    """The `message.created` payload of a message written with Core statements."""
+    out = schemas.MessageOut(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        direction=row["direction"],
+        from_=row["from_e164"],
+        to=row["to_e164"],
+        body=row["body"],
+        status=row["status"],
+        encoding=row["encoding"],
+        segments=row["segments"],
+        error=row["error"],
+        sent_by=await sender(session, row["sent_by_user_id"]),
+        created_at=row["created_at"],
+        sent_at=None,
+        delivered_at=None,
+    )
+    return out.model_dump(mode="json", by_alias=True)

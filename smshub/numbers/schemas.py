@@ -56,3 +56,16 @@ class Number(BaseModel):
 class AssigneesSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_ids: Annotated[list[Ref], Field(max_length=1000)]
+
+
+class NumberInfo(BaseModel):
+    """A snapshot of a number, safe to cache and share between sessions."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+    id: str
+    tenant_id: str
+    e164: str
+    label: str
+    status: str
+    sms_enabled: bool
+    connector_id: str | None

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smshub.auth.actor import Actor, check_admin
 from smshub.auth.schemas import MeNumber
 from smshub.carriers import service as carriers_service
+from smshub.kit.cache import cache
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from smshub.kit.pagination import Page, check_cursor, next_cursor
@@ -139,19 +140,30 @@ async def find_live_number(session: AsyncSession, e164: str) -> Number | None:
     return await repo.live_by_e164(session, e164)
 
 
-async def usable_number(session: AsyncSession, actor: Actor, e164: str) -> Number:
+async def usable_number(session: AsyncSession, actor: Actor, e164: str) -> schemas.NumberInfo:
     """A number the actor may send from: assigned to them or to their call group."""
-    number = await repo.live_by_e164(session, e164)
-    if number is None or number.tenant_id != actor.tenant_id:
-        raise Forbidden(f"{e164} is not one of your numbers.", field="from", code="not_your_number")
-    if not await repo.can_use(session, actor.user_id, number.id):
-        raise Forbidden(f"{e164} is not assigned to you.", field="from", code="not_your_number")
-    return number
+
+    async def load() -> schemas.NumberInfo | str:
+        number = await repo.live_by_e164(session, e164)
+        if number is None or number.tenant_id != actor.tenant_id:
+            return f"{e164} is not one of your numbers."
+        if not await repo.can_use(session, actor.user_id, number.id):
+            return f"{e164} is not assigned to you."
+        return schemas.NumberInfo.model_validate(number)
+
+    found = await cache.get(("usable", actor.user_id, e164), load)
+    if isinstance(found, str):
+        raise Forbidden(found, field="from", code="not_your_number")
+    return found
 
 
 async def users_of_number(session: AsyncSession, number_id: str) -> list[str]:
     """Who sees a number's conversations: assigned extensions and call-group members."""
-    return await repo.users_of_number(session, number_id)
+
+    async def load() -> tuple[str, ...]:
+        return tuple(await repo.users_of_number(session, number_id))
+
+    return list(await cache.get(("users_of", number_id), load))
 
 
 def visible_number_ids(user_id: str):  # type: ignore[no-untyped-def]

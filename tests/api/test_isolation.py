@@ -28,9 +28,11 @@ async def test_other_tenants_objects_are_404_everywhere(tenants):
     a, b = await tenants.make("Alpha"), await tenants.make("Beta")
     ids = await _populate(a)
     bodies: dict[str, dict[str, Any]] = {
-        "users": {"name": "x"}, "numbers": {"label": "x"}, "groups": {"name": "x"},
+        "users": {"name": "x"},
+        "numbers": {"label": "x"},
+        "groups": {"name": "x"},
         "contacts": {"name": "x"},
-    }  # fmt: skip
+    }
     for kind, oid in ids.items():
         url = f"/api/v1/{kind}/{oid}"
         assert (await b.admin.get(url)).status_code == 404, url
@@ -48,13 +50,42 @@ async def test_other_tenants_objects_are_404_everywhere(tenants):
 
 
 ADMIN_ONLY = {
-    ("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{user_id}"),
-    ("DELETE", "/api/v1/users/{user_id}"), ("POST", "/api/v1/numbers"),
-    ("PATCH", "/api/v1/numbers/{number_id}"), ("DELETE", "/api/v1/numbers/{number_id}"),
-    ("PUT", "/api/v1/numbers/{number_id}/assignees"), ("POST", "/api/v1/groups"),
-    ("PATCH", "/api/v1/groups/{group_id}"), ("DELETE", "/api/v1/groups/{group_id}"),
+    ("POST", "/api/v1/users"),
+    ("PATCH", "/api/v1/users/{user_id}"),
+    ("DELETE", "/api/v1/users/{user_id}"),
+    ("POST", "/api/v1/numbers"),
+    ("PATCH", "/api/v1/numbers/{number_id}"),
+    ("DELETE", "/api/v1/numbers/{number_id}"),
+    ("PUT", "/api/v1/numbers/{number_id}/assignees"),
+    ("POST", "/api/v1/groups"),
+    ("PATCH", "/api/v1/groups/{group_id}"),
+    ("DELETE", "/api/v1/groups/{group_id}"),
     ("PATCH", "/api/v1/tenant"),
-}  # fmt: skip
+    ("POST", "/api/v1/connectors"),
+    ("PATCH", "/api/v1/connectors/{connector_id}"),
+    ("POST", "/api/v1/simulator/inbound"),
+}
+ADMIN_ONLY_READS = [
+    "/api/v1/blocklist",
+    "/api/v1/quarantine",
+    "/api/v1/connectors",
+    "/api/v1/simulator/outbox",
+]
+USER_WRITABLE = {
+    ("POST", "/api/v1/contacts"),
+    ("PATCH", "/api/v1/contacts/{contact_id}"),
+    ("DELETE", "/api/v1/contacts/{contact_id}"),
+    ("POST", "/api/v1/messages"),
+    ("DELETE", "/api/v1/messages/{message_id}"),
+    ("POST", "/api/v1/messages/{message_id}/retry"),
+    ("POST", "/api/v1/conversations/{conversation_id}/read"),
+    ("POST", "/api/v1/conversations/{conversation_id}/block"),
+    ("POST", "/api/v1/conversations/{conversation_id}/unblock"),
+    ("PUT", "/api/v1/conversations/{conversation_id}/mute"),
+    ("DELETE", "/api/v1/conversations/{conversation_id}"),
+    ("POST", "/api/v1/unread/mark-all-read"),
+    ("POST", "/api/v1/click-to-sms"),
+}
 VALID_BODIES: dict[str, Any] = {
     "/api/v1/users": {"extension": "555", "name": "X"},
     "/api/v1/numbers": {"e164": "+14155550199"},
@@ -62,6 +93,8 @@ VALID_BODIES: dict[str, Any] = {
     "/api/v1/numbers/{number_id}/assignees": {"user_ids": []},
     "/api/v1/numbers/{number_id}": {"label": "x"},
     "/api/v1/tenant": {"sms_enabled": False},
+    "/api/v1/connectors": {"name": "x", "kind": "simulator"},
+    "/api/v1/simulator/inbound": {"from": "+12025550123", "to": "+14155550100", "body": "x"},
 }
 
 
@@ -72,18 +105,23 @@ async def test_user_role_gets_403_on_every_admin_endpoint(tenants, app):
     paths = app.openapi()["paths"]
     api = {(m.upper(), p) for p, ops in paths.items() for m in ops}
     writes = {(m, p) for m, p in api if m in {"POST", "PUT", "PATCH", "DELETE"}}
-    user_writable = {("POST", "/api/v1/contacts"), ("PATCH", "/api/v1/contacts/{contact_id}"),
-                     ("DELETE", "/api/v1/contacts/{contact_id}")}  # fmt: skip
     # Every write endpoint is classified: a new one must be added to one of the sets.
-    assert writes == ADMIN_ONLY | user_writable
+    assert writes == ADMIN_ONLY | USER_WRITABLE
+    connector = await t.admin.post("/api/v1/connectors", json={"name": "c", "kind": "simulator"})
+    ids["connectors"] = connector.json()["id"]
     for method, path in sorted(ADMIN_ONLY):
         url = (
-            path.replace("{user_id}", ids["users"]).replace("{number_id}", ids["numbers"])
+            path.replace("{user_id}", ids["users"])
+            .replace("{number_id}", ids["numbers"])
             .replace("{group_id}", ids["groups"])
-        )  # fmt: skip
+            .replace("{connector_id}", ids["connectors"])
+        )
         body = VALID_BODIES.get(path, {"name": "x"})
         r = await user.request(method, url, json=None if method == "DELETE" else body)
         assert r.status_code == 403, (method, path, r.status_code, r.text)
         assert r.json()["error"]["code"] == "admin_required"
+    for path in ADMIN_ONLY_READS:
+        r = await user.get(path)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "admin_required", path
     # Nothing was changed by those attempts.
     assert (await t.admin.get(f"/api/v1/users/{ids['users']}")).json()["name"] == "Secret Sam"

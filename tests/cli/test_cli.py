@@ -16,8 +16,18 @@ def test_tenant_and_apikey_create_print_json(db_url, tmp_path):
     truncate_all(db_url)
     tenant = create_tenant(db_url, "Acme Ltd")
     assert set(tenant) == {"tenant_id", "user_id", "api_key"}
-    key = json.loads(cli(db_url, "apikey", "create", "--tenant-id", tenant["tenant_id"],
-                         "--extension", "100", "--json"))["api_key"]  # fmt: skip
+    key = json.loads(
+        cli(
+            db_url,
+            "apikey",
+            "create",
+            "--tenant-id",
+            tenant["tenant_id"],
+            "--extension",
+            "100",
+            "--json",
+        )
+    )["api_key"]
     with serve(db_url, tmp_path, ["--only", "web"]) as server:
         for k in (tenant["api_key"], key):
             me = httpx.get(server.url + "/api/v1/me", headers={"Authorization": f"Bearer {k}"})
@@ -27,13 +37,37 @@ def test_tenant_and_apikey_create_print_json(db_url, tmp_path):
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["tenant", "create", "Acme Ltd", "--admin-extension", "1x", "--admin-name", "A",
-          "--admin-password", "secret-pass"], "extension"),
-        (["tenant", "create", "Acme Ltd", "--admin-extension", "100", "--admin-name", "A",
-          "--admin-password", "short"], "password"),
+        (
+            [
+                "tenant",
+                "create",
+                "Acme Ltd",
+                "--admin-extension",
+                "1x",
+                "--admin-name",
+                "A",
+                "--admin-password",
+                "secret-pass",
+            ],
+            "extension",
+        ),
+        (
+            [
+                "tenant",
+                "create",
+                "Acme Ltd",
+                "--admin-extension",
+                "100",
+                "--admin-name",
+                "A",
+                "--admin-password",
+                "short",
+            ],
+            "password",
+        ),
         (["apikey", "create", "--tenant-id", "nope", "--extension", "100"], "tenant"),
     ],
-)  # fmt: skip
+)
 def test_cli_errors_are_clear(db_url, args, needle):
     truncate_all(db_url)
     done = subprocess.run([SMSHUB, *args], env=env_for(db_url), capture_output=True, text=True)
@@ -45,10 +79,22 @@ def test_duplicate_tenant_is_refused(db_url):
     truncate_all(db_url)
     create_tenant(db_url, "Acme Ltd")
     done = subprocess.run(
-        [SMSHUB, "tenant", "create", "ACME ltd", "--admin-extension", "100", "--admin-name", "A",
-         "--admin-password", "secret-pass"],
-        env=env_for(db_url), capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            SMSHUB,
+            "tenant",
+            "create",
+            "ACME ltd",
+            "--admin-extension",
+            "100",
+            "--admin-name",
+            "A",
+            "--admin-password",
+            "secret-pass",
+        ],
+        env=env_for(db_url),
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "exists already" in done.stderr
 
 

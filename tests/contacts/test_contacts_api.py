@@ -33,8 +33,9 @@ async def test_personal_and_shared_contacts(tenants):
     mine = (await alice.post("/api/v1/contacts", json={"name": "Alice's mum"})).json()
     assert mine["personal"] is True
     assert {x["name"] for x in (await alice.get("/api/v1/contacts")).json()["items"]} == {
-        "Shared", "Alice's mum",
-    }  # fmt: skip
+        "Shared",
+        "Alice's mum",
+    }
     assert [x["name"] for x in (await bob.get("/api/v1/contacts")).json()["items"]] == ["Shared"]
     assert (await bob.get(f"/api/v1/contacts/{mine['id']}")).status_code == 404
     assert (

@@ -9,7 +9,7 @@ PHONE = "+12025550123"
 
 async def test_inbound_reaches_assignees_and_group_members(tenants):
     m = await messaging_tenant(await tenants.make())
-    (a_id, alice), (_, bob) = m.users
+    (_, alice), (_, bob) = m.users
     gid, gina = await m.t.user("250")
     await m.t.admin.post(
         "/api/v1/groups", json={"name": "Team", "member_ids": [gid], "number_id": m.number["id"]}

@@ -10,9 +10,19 @@ from smshub.models import Number
 
 @pytest.mark.parametrize(
     "value",
-    ["0400 123 456", "+1", "+999999999999999999", "61400123456", "+61 400 123 456", "+6140012345x",
-     "", "+", "+0123456789", "+15551230000"],
-)  # fmt: skip
+    [
+        "0400 123 456",
+        "+1",
+        "+999999999999999999",
+        "61400123456",
+        "+61 400 123 456",
+        "+6140012345x",
+        "",
+        "+",
+        "+0123456789",
+        "+15551230000",
+    ],
+)
 async def test_bad_numbers_get_422_with_the_expected_format(tenants, value):
     t = await tenants.make()
     r = await t.admin.post("/api/v1/numbers", json={"e164": value})
@@ -88,7 +98,9 @@ async def test_update_number_fields(tenants):
     )
     assert r.status_code == 200
     assert (r.json()["label"], r.json()["status"], r.json()["mms_enabled"]) == (
-        "Support", "provisioning", True,
-    )  # fmt: skip
+        "Support",
+        "provisioning",
+        True,
+    )
     r = await t.admin.patch(f"/api/v1/numbers/{n['id']}", json={"status": "gone"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "status"

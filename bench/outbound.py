@@ -1,0 +1,104 @@
+"""Outbound: API POST /messages, then accepted by the simulator, end to end.
+
+Measures sustained end-to-end throughput for N messages (posted as fast as the API takes
+them), and API latency at a paced 500 msg/s. Prints a table and writes bench/results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, func, select
+
+from bench.harness import database, percentiles, rss_mb, serve, setup_messaging, write
+from smshub.kit.db import sync_url
+from smshub.models import Message, SimulatorOutbox
+
+
+def counts(db_url: str) -> tuple[int, int]:
+    engine = create_engine(sync_url(db_url))
+    with engine.connect() as c:
+        out = c.execute(select(func.count()).select_from(SimulatorOutbox)).scalar_one()
+        done = c.execute(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.status.in_(["sent", "delivered"]))
+        ).scalar_one()
+    engine.dispose()
+    return int(out), int(done)
+
+
+async def post_many(
+    url: str, key: str, number: str, n: int, concurrency: int, rate: float | None
+) -> list[float]:
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=60
+    ) as c:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(n):
+            queue.put_nowait(i)
+        start = time.perf_counter()
+
+        async def worker() -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                if rate:
+                    await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+                t0 = time.perf_counter()
+                r = await c.post(
+                    "/api/v1/messages",
+                    json={"from": number, "to": f"+1202555{i % 10000:04d}", "body": f"bench {i}"},
+                )
+                latencies.append(time.perf_counter() - t0)
+                assert r.status_code == 202, r.text
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def run(engine: str, n: int, concurrency: int, rate: float | None, tmp: Path) -> dict[str, Any]:
+    with database(engine, tmp) as db_url, serve(db_url, tmp) as server:
+        s = setup_messaging(db_url, server)
+        t0 = time.perf_counter()
+        lat = asyncio.run(post_many(server.url, s.user_key, s.number, n, concurrency, rate))
+        api_s = time.perf_counter() - t0
+        while counts(db_url)[1] < n:
+            time.sleep(0.1)
+        total_s = time.perf_counter() - t0
+        outbox, _ = counts(db_url)
+        return {
+            "engine": engine,
+            "mode": f"paced {rate:.0f}/s" if rate else "flat out",
+            "messages": n,
+            "api_msg_per_s": n / api_s,
+            "e2e_msg_per_s": n / total_s,
+            **percentiles(lat),
+            "outbox": outbox,
+            "server_rss_mb": rss_mb(server.proc.pid),
+        }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--engines", default="sqlite,postgres")
+    ap.add_argument("-n", type=int, default=20000)
+    ap.add_argument("--concurrency", type=int, default=32)
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for engine in args.engines.split(","):
+            rows.append(run(engine, args.n, args.concurrency, None, Path(d)))
+            rows.append(run(engine, min(args.n, 10000), 64, 500.0, Path(d)))
+    write("outbound", rows)
+
+
+if __name__ == "__main__":
+    main()

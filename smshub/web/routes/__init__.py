@@ -1,0 +1,9 @@
+"""Server-rendered admin pages (Jinja2 + htmx): one module per page."""
+
+from fastapi import APIRouter
+
+from smshub.web.routes import auth, contacts, groups, home, numbers, users
+
+router = APIRouter(include_in_schema=False)
+for _module in (auth, home, users, numbers, groups, contacts):
+    router.include_router(_module.router)
