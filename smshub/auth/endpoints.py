@@ -25,7 +25,17 @@ async def me(request: Request, session: DB, actor: CurrentActor) -> schemas.Me:
         tenant=schemas.TenantOut.model_validate(tenant),
         role=actor.role,
         numbers=numbers,
+        preferences=schemas.Preferences.model_validate(user),
     )
+
+
+@router.patch("/me/preferences", response_model=schemas.Preferences)
+async def update_preferences(
+    session: DB, actor: CurrentActor, data: schemas.PreferencesUpdate
+) -> schemas.Preferences:
+    """The caller's own message-center settings; fields left out keep their value."""
+    user = await service.update_preferences(session, actor, data)
+    return schemas.Preferences.model_validate(user)
 
 
 @router.get("/tenant", response_model=schemas.TenantOut)

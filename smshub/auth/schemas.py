@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,10}$", min_length=2, max_length=10)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -85,11 +85,28 @@ class MeNumber(BaseModel):
     via: Literal["assignment", "group"]
 
 
+class Preferences(BaseModel):
+    """The message-center settings of one user (C2: Enter sends; C6: sound, notification)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    notify_sound: bool
+    notify_browser: bool
+    enter_sends: bool
+
+
+class PreferencesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    notify_sound: StrictBool | None = None
+    notify_browser: StrictBool | None = None
+    enter_sends: StrictBool | None = None
+
+
 class Me(BaseModel):
     user: User
     tenant: TenantOut
     role: str
     numbers: list[MeNumber]
+    preferences: Preferences
     # The three-level switch (system, tenant, user) as it applies to the caller.
     sms_enabled: bool
     sms_disabled_reason: str | None = None

@@ -258,6 +258,18 @@ async def update_user(
     return user
 
 
+async def update_preferences(
+    session: AsyncSession, actor: Actor, data: schemas.PreferencesUpdate
+) -> User:
+    """Change the caller's own message-center settings (any role, own user only)."""
+    user = await access_user_by_id(session, actor, actor.user_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(user, field, value)
+    await session.flush()
+    return user
+
+
 async def delete_user(
     session: AsyncSession, actor: Actor, user_id: str, clock: Clock | None = None
 ) -> None:

@@ -8,6 +8,7 @@ CarrierError
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,4 +53,9 @@ class Carrier(Protocol):
 
     connector_id: str
 
-    async def submit(self, session: AsyncSession, sms: OutboundSms) -> SubmitResult: ...
+    async def submit_many(
+        self, session: AsyncSession, batch: Sequence[OutboundSms]
+    ) -> list[SubmitResult | CarrierError]:
+        """Submit each message; a failed one gets its error in its place, so one refusal
+        does not hide the others' results."""
+        ...

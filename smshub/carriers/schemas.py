@@ -46,3 +46,15 @@ class Connector(BaseModel):
     shared: bool = False
     health: Health
     created_at: datetime
+
+
+class ConnectorInfo(BaseModel):
+    """A cacheable snapshot of a connector, for the send pipeline."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+    id: str
+    tenant_id: str | None
+    kind: str
+    config: dict[str, Any]
+    throughput: int
+    enabled: bool

@@ -15,9 +15,11 @@ from smshub.carriers import schemas
 from smshub.carriers.base import Carrier, CarrierConfigError
 from smshub.carriers.simulator.carrier import SimulatorCarrier
 from smshub.carriers.simulator.config import SimulatorConfig
+from smshub.kit.cache import cache
 from smshub.kit.errors import InvalidInput, NotFound
 from smshub.kit.validation import invalid_from
-from smshub.models import Connector, Number
+from smshub.models import Connector
+from smshub.numbers.schemas import NumberInfo
 
 SECRET_KEYS = frozenset({"password", "auth_token", "api_key", "secret"})
 
@@ -109,25 +111,31 @@ async def check_connector_usable(session: AsyncSession, tenant_id: str, connecto
         raise InvalidInput("No such connector.", field="connector_id", code="unknown_connector")
 
 
-async def connector_for(session: AsyncSession, number: Number) -> Connector:
-    """The number's own connector, else the tenant's first, else the first shared one."""
-    if number.connector_id:
-        found = await session.get(Connector, number.connector_id)
-        if found is not None and found.enabled:
-            return found
-    stmt = (
-        select(Connector)
-        .where(_visible(number.tenant_id), Connector.enabled.is_(True))
-        .order_by(Connector.tenant_id.is_(None), Connector.id)
-        .limit(1)
-    )
-    found = (await session.execute(stmt)).scalar_one_or_none()
-    if found is None:
+async def connector_for(session: AsyncSession, number: NumberInfo) -> schemas.ConnectorInfo:
+    """The number's own connector, else the tenant's first, else the first shared one
+    (a cached snapshot: it is read for every message sent)."""
+
+    async def load() -> schemas.ConnectorInfo | None:
+        if number.connector_id:
+            found = await session.get(Connector, number.connector_id)
+            if found is not None and found.enabled:
+                return schemas.ConnectorInfo.model_validate(found)
+        stmt = (
+            select(Connector)
+            .where(_visible(number.tenant_id), Connector.enabled.is_(True))
+            .order_by(Connector.tenant_id.is_(None), Connector.id)
+            .limit(1)
+        )
+        row = (await session.execute(stmt)).scalar_one_or_none()
+        return schemas.ConnectorInfo.model_validate(row) if row else None
+
+    info = await cache.get(("connector_for", number.id, number.connector_id), load)
+    if info is None:
         raise CarrierConfigError(f"no carrier connector can send for {number.e164}")
-    return found
+    return info
 
 
-def carrier_for(connector: Connector) -> Carrier:
+def carrier_for(connector: schemas.ConnectorInfo) -> Carrier:
     if connector.kind == "simulator":
         return SimulatorCarrier(connector.id, SimulatorConfig.model_validate(connector.config))
     raise CarrierConfigError(f"connector kind '{connector.kind}' cannot send")

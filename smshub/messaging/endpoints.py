@@ -38,7 +38,7 @@ async def send_message(
     idempotency_key: IdempotencyKey = None,
 ) -> schemas.MessageAccepted:
     """Queue an SMS. It is stored, with its send job, before this answers."""
-    sent = await service.send_message(
+    prepared = await service.prepare_send(
         session,
         actor,
         from_e164=data.from_,
@@ -48,7 +48,13 @@ async def send_message(
         smart=data.smart_encoding,
         client_key=idempotency_key,
     )
-    return _accepted(sent)
+    if isinstance(prepared, service.Sent):
+        return _accepted(prepared)
+    if idempotency_key:  # the unique key is checked in this request's own transaction
+        return _accepted((await service.queue_outbound(session, [prepared]))[0])
+    # Release this request's connection before joining the shared batch transaction.
+    await session.commit()
+    return _accepted(await request.app.state.batcher.submit(prepared))
 
 
 @router.get("/messages", response_model=schemas.MessagePage)

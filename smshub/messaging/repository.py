@@ -385,3 +385,21 @@ async def unhide_for(session: AsyncSession, pairs: set[tuple[str, str]]) -> None
             index_elements=["conversation_id", "user_id"], set_={"hidden": False}
         )
     )
+
+
+async def messages_by_refs(
+    session: AsyncSession, connector_id: str, refs: Sequence[str]
+) -> dict[str, Message]:
+    if not refs:
+        return {}
+    stmt = select(Message).where(
+        Message.connector_id == connector_id,
+        Message.carrier_ref.in_(list(refs)),
+        Message.direction == "out",
+    )
+    return {m.carrier_ref or "": m for m in (await session.execute(stmt)).scalars()}
+
+
+async def messages_by_ids(session: AsyncSession, ids: Sequence[str]) -> list[Message]:
+    stmt = select(Message).where(Message.id.in_(list(ids))).order_by(Message.id)
+    return list((await session.execute(stmt)).scalars())

@@ -8,9 +8,10 @@ leave after the caller's commit.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from smshub.compliance import service as compliance
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, InvalidInput
 from smshub.kit.ids import new_id
-from smshub.kit.jobs import RetryPolicy, enqueue
+from smshub.kit.jobs import RetryPolicy, enqueue, next_delay
 from smshub.kit.outbox import emit, note_job_enqueued
 from smshub.messaging import encoding, views
 from smshub.messaging import repository as repo
@@ -294,23 +295,25 @@ async def _move(
         message.delivered_at = now
     elif status == "failed":
         message.failed_at, message.error = now, detail
-    session.add(MessageEvent(message_id=message.id, status=status, detail=detail, at=now))
-    conversation = await session.get(Conversation, message.conversation_id)
-    if conversation is not None:
-        users = await numbers_service.users_of_number(session, conversation.number_id)
-        emit(
-            session,
-            "message.status",
-            message.tenant_id,
-            users,
-            {
-                "id": message.id,
-                "conversation_id": message.conversation_id,
-                "status": status,
-                "error": message.error,
-                "at": now.isoformat(),
-            },
-        )
+    session.add(
+        MessageEvent(id=new_id(), message_id=message.id, status=status, detail=detail, at=now)
+    )
+    ours = message.from_e164 if message.direction == "out" else message.to_e164
+    number = await numbers_service.number_info(session, ours)
+    users = await numbers_service.users_of_number(session, number.id) if number else []
+    emit(
+        session,
+        "message.status",
+        message.tenant_id,
+        users,
+        {
+            "id": message.id,
+            "conversation_id": message.conversation_id,
+            "status": status,
+            "error": message.error,
+            "at": now.isoformat(),
+        },
+    )
     return True
 
 
@@ -335,6 +338,57 @@ async def mark_failed(
     await _move(session, message, "failed", reason[:500], _now(clock))
 
 
+async def retry_later(
+    session: AsyncSession,
+    message: Message,
+    attempt: int,
+    error: Exception,
+    clock: Clock | None = None,
+) -> None:
+    """A carrier said "not now": queue the message again with backoff, or give up."""
+    if attempt >= SEND_POLICY.max_attempts:
+        await mark_failed(session, message, f"gave up after {attempt} tries: {error}", clock)
+        return
+    now = _now(clock)
+    await _move(session, message, "queued", str(error)[:500], now)
+    delay = next_delay(SEND_POLICY, attempt, random.random())
+    await enqueue(
+        session,
+        SEND_JOB,
+        {"message_id": message.id, "try": attempt},
+        policy=SEND_POLICY,
+        run_at=now + timedelta(seconds=delay),
+        idempotency_key=f"send:{message.id}:retry{attempt}",
+    )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    carrier_ref: str
+    status: str  # delivered | failed
+    error: str | None = None
+
+
+async def apply_delivery_reports(
+    session: AsyncSession,
+    connector_id: str,
+    receipts: Sequence[Receipt],
+    clock: Clock | None = None,
+) -> int:
+    """Carrier receipts move the messages they name to `delivered` or `failed`; a
+    receipt for a message we do not know is ignored. Returns how many applied."""
+    for r in receipts:
+        if r.status not in ("delivered", "failed"):
+            raise InvalidInput("status must be delivered or failed.", field="status")
+    found = await repo.messages_by_refs(session, connector_id, [r.carrier_ref for r in receipts])
+    now, applied = _now(clock), 0
+    for r in receipts:
+        message = found.get(r.carrier_ref)
+        if message is not None and await _move(session, message, r.status, r.error, now):
+            applied += 1
+    return applied
+
+
 async def apply_delivery_report(
     session: AsyncSession,
     *,
@@ -343,15 +397,10 @@ async def apply_delivery_report(
     status: str,
     error: str | None = None,
     clock: Clock | None = None,
-) -> Message | None:
-    """A carrier's receipt moves the message it names to `delivered` or `failed`."""
-    if status not in ("delivered", "failed"):
-        raise InvalidInput("status must be delivered or failed.", field="status")
-    message = await repo.message_by_ref(session, connector_id, carrier_ref, "out")
-    if message is None:
-        return None
-    await _move(session, message, status, error, _now(clock))
-    return message
+) -> bool:
+    """One receipt (see `apply_delivery_reports`)."""
+    receipt = Receipt(carrier_ref, status, error)
+    return await apply_delivery_reports(session, connector_id, [receipt], clock) == 1
 
 
 async def set_blocked(

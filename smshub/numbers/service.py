@@ -169,3 +169,13 @@ async def users_of_number(session: AsyncSession, number_id: str) -> list[str]:
 def visible_number_ids(user_id: str):  # type: ignore[no-untyped-def]
     """A subquery of the number ids the user reaches, for scoping other domains' queries."""
     return repo.visible_number_ids(user_id)
+
+
+async def number_info(session: AsyncSession, e164: str) -> schemas.NumberInfo | None:
+    """The live number with this E.164 as a cached snapshot (hot in the send pipeline)."""
+
+    async def load() -> schemas.NumberInfo | None:
+        number = await repo.live_by_e164(session, e164)
+        return schemas.NumberInfo.model_validate(number) if number else None
+
+    return await cache.get(("number", e164), load)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from smshub.carriers.base import OutboundSms, SubmitResult
+from smshub.carriers.base import CarrierError, OutboundSms, SubmitResult
 from smshub.carriers.simulator.config import SimulatorConfig
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.ids import new_id
@@ -32,32 +33,42 @@ class SimulatorCarrier:
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
 
-    async def submit(self, session: AsyncSession, sms: OutboundSms) -> SubmitResult:
-        """Record the message as received by the network, in the send job's transaction,
-        so the outbox row and the `sent` status commit together: exactly once."""
-        row = SimulatorOutbox(
-            id=new_id(),
-            connector_id=self.connector_id,
-            tenant_id=sms.tenant_id,
-            message_id=sms.message_id,
-            from_e164=sms.from_e164,
-            to_e164=sms.to_e164,
-            body=sms.body,
-            segments=sms.segments,
-            at=self.clock.now(),
-        )
-        session.add(row)
-        failed = self.rng.random() < self.config.failure_rate
+    async def submit_many(
+        self, session: AsyncSession, batch: Sequence[OutboundSms]
+    ) -> list[SubmitResult | CarrierError]:
+        """Record the messages as received by the network, in the send job's transaction,
+        so each outbox row and its `sent` status commit together: exactly once. One
+        receipt job follows for the whole batch."""
+        now = self.clock.now()
+        rows = [
+            SimulatorOutbox(
+                id=new_id(),
+                connector_id=self.connector_id,
+                tenant_id=sms.tenant_id,
+                message_id=sms.message_id,
+                from_e164=sms.from_e164,
+                to_e164=sms.to_e164,
+                body=sms.body,
+                segments=sms.segments,
+                at=now,
+            )
+            for sms in batch
+        ]
+        session.add_all(rows)
+        receipts = [self._receipt(row.id) for row in rows]
         await enqueue(
             session,
             DLR_JOB,
-            {
-                "connector_id": self.connector_id,
-                "carrier_ref": row.id,
-                "status": "failed" if failed else "delivered",
-                "error": FAILURE_REASON if failed else None,
-            },
-            run_at=self.clock.now() + timedelta(seconds=self.config.delivery_delay_s),
+            {"connector_id": self.connector_id, "receipts": receipts},
+            run_at=now + timedelta(seconds=self.config.delivery_delay_s),
             policy=RetryPolicy(max_attempts=10, retry_delay_s=1.0),
         )
-        return SubmitResult(carrier_ref=row.id)
+        return [SubmitResult(carrier_ref=row.id) for row in rows]
+
+    def _receipt(self, ref: str) -> dict[str, str | None]:
+        failed = self.rng.random() < self.config.failure_rate
+        return {
+            "carrier_ref": ref,
+            "status": "failed" if failed else "delivered",
+            "error": FAILURE_REASON if failed else None,
+        }

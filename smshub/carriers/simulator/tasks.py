@@ -9,16 +9,16 @@ from smshub.kit.jobs import JobContext, JobRegistry
 from smshub.messaging import service as messaging
 
 
-async def deliver_receipt(session: AsyncSession, job: JobContext) -> None:
-    p = job.payload
-    await messaging.apply_delivery_report(
-        session,
-        connector_id=p["connector_id"],
-        carrier_ref=p["carrier_ref"],
-        status=p["status"],
-        error=p.get("error"),
-    )
+async def deliver_receipts(session: AsyncSession, jobs: list[JobContext]) -> None:
+    """Apply the receipts of many send batches in one transaction."""
+    by_connector: dict[str, list[messaging.Receipt]] = {}
+    for job in jobs:
+        receipts = by_connector.setdefault(job.payload["connector_id"], [])
+        for r in job.payload.get("receipts", []):
+            receipts.append(messaging.Receipt(r["carrier_ref"], r["status"], r.get("error")))
+    for connector_id, receipts in by_connector.items():
+        await messaging.apply_delivery_reports(session, connector_id, receipts)
 
 
 def register(registry: JobRegistry) -> None:
-    registry.register(DLR_JOB, deliver_receipt)
+    registry.register_batch(DLR_JOB, deliver_receipts, max_batch=50)
