@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import Select, and_, case, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -403,3 +403,23 @@ async def messages_by_refs(
 async def messages_by_ids(session: AsyncSession, ids: Sequence[str]) -> list[Message]:
     stmt = select(Message).where(Message.id.in_(list(ids))).order_by(Message.id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def unread_counts(
+    session: AsyncSession, user_ids: Sequence[str], conversation_id: str | None
+) -> dict[str, tuple[int, int]]:
+    """Per user: (total unread, unread in `conversation_id`), in one query."""
+    if not user_ids:
+        return {}
+    here = func.sum(
+        case(
+            (ConversationState.conversation_id == conversation_id, ConversationState.unread),
+            else_=0,
+        )
+    )
+    stmt = (
+        select(ConversationState.user_id, func.sum(ConversationState.unread), here)
+        .where(ConversationState.user_id.in_(user_ids), ConversationState.hidden.is_(False))
+        .group_by(ConversationState.user_id)
+    )
+    return {u: (int(t or 0), int(c or 0)) for u, t, c in (await session.execute(stmt)).all()}

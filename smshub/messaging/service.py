@@ -30,7 +30,7 @@ from smshub.kit.outbox import emit, note_job_enqueued
 from smshub.messaging import encoding, views
 from smshub.messaging import repository as repo
 from smshub.messaging.status import can_move
-from smshub.models import Conversation, Message, MessageEvent, Number, Tenant
+from smshub.models import Conversation, Message, MessageEvent, Tenant
 from smshub.numbers import service as numbers_service
 from smshub.numbers.rules import e164_problem
 from smshub.numbers.schemas import NumberInfo
@@ -447,7 +447,7 @@ async def receive_message(
         dup = await repo.message_by_ref(session, connector_id, carrier_ref, "in")
         if dup is not None:
             return Received(dup.id, None)
-    number = await numbers_service.find_live_number(session, to_e164)
+    number = await numbers_service.number_info(session, to_e164)
     if number is not None and tenant_scope and number.tenant_id != tenant_scope:
         number = None
     if number is None or len(from_e164) > 16 or not from_e164:
@@ -486,7 +486,7 @@ async def receive_message(
 
 async def _store_inbound(
     session: AsyncSession,
-    number: Number,
+    number: NumberInfo,
     conversation: Conversation,
     body: str,
     connector_id: str | None,
@@ -520,7 +520,7 @@ async def _store_inbound(
 
 
 async def _apply_keyword(
-    session: AsyncSession, number: Number, conversation: Conversation, body: str, now: datetime
+    session: AsyncSession, number: NumberInfo, conversation: Conversation, body: str, now: datetime
 ) -> str | None:
     action = keywords.classify(body)
     if action is None:
@@ -536,7 +536,7 @@ async def _apply_keyword(
     else:
         reply = tenant.help_reply
     if reply.strip():
-        await send_system_message(session, NumberInfo.model_validate(number), conversation, reply)
+        await send_system_message(session, number, conversation, reply)
     return action
 
 

@@ -230,8 +230,7 @@ async def announce_unread(
 ) -> None:
     """Send each user their new unread counts, to every open client (C5, C6): one query
     for all of them, since an inbound message on a shared number reaches many users."""
-    totals = await repo.unread_totals(session, user_ids)
-    counts = await repo.unread_in(session, conversation_id, user_ids) if conversation_id else {}
+    counts = await repo.unread_counts(session, user_ids, conversation_id)
     for user_id in user_ids:
         emit(
             session,
@@ -239,9 +238,9 @@ async def announce_unread(
             tenant_id,
             [user_id],
             {
-                "total": totals.get(user_id, 0),
+                "total": counts.get(user_id, (0, 0))[0],
                 "conversation_id": conversation_id,
-                "unread": counts.get(user_id, 0) if conversation_id else None,
+                "unread": counts.get(user_id, (0, 0))[1] if conversation_id else None,
             },
         )
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor, check_admin
+from smshub.kit.cache import cache
 from smshub.messaging import service as messaging
 from smshub.models import Connector, SimulatorOutbox
 
@@ -30,6 +31,10 @@ async def inject_inbound(
 
 
 async def _simulator_of(session: AsyncSession, tenant_id: str) -> str | None:
+    return await cache.get(("simulator_of", tenant_id), lambda: _load_simulator(session, tenant_id))
+
+
+async def _load_simulator(session: AsyncSession, tenant_id: str) -> str | None:
     stmt = (
         select(Connector.id)
         .where(Connector.kind == "simulator", Connector.tenant_id == tenant_id)

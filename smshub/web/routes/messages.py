@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smshub.auth import schemas as auth_schemas
 from smshub.auth import service as auth_service
 from smshub.auth.actor import Actor
-from smshub.kit.deps import DB
+from smshub.kit.deps import DB, Search
 from smshub.messaging import schemas, views
 from smshub.numbers import service as numbers_service
 from smshub.web.deps import WebActor, WebRoute
-from smshub.web.render import render, static_url
+from smshub.web.pages import clean_search
+from smshub.web.render import pretty, render, static_url
 
 router = APIRouter(route_class=WebRoute)
 NAV = "messages"
@@ -50,12 +51,31 @@ async def _me(request: Request, session: AsyncSession, actor: Actor) -> dict[str
     }
 
 
+def _pretty_map(
+    me: dict[str, Any],
+    conversations: list[schemas.ConversationOut],
+    messages: list[schemas.MessageOut],
+) -> dict[str, str]:
+    """Display forms of the numbers on the page, so the script shows them like the server."""
+    numbers = {n["e164"] for n in me["numbers"]}
+    for c in conversations:
+        numbers |= {c.remote, c.number.e164}
+    for m in messages:
+        numbers |= {m.from_, m.to}
+    return {n: pretty(n) for n in numbers}
+
+
 async def _page(
-    request: Request, session: AsyncSession, actor: Actor, conversation_id: str | None
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    conversation_id: str | None,
+    q: str | None = None,
 ) -> Response:
     me = await _me(request, session, actor)
+    q = clean_search(q)
     page = await views.list_conversations(
-        session, actor, q=None, unread_only=False, cursor=None, limit=LIST_PAGE
+        session, actor, q=q, unread_only=False, cursor=None, limit=LIST_PAGE
     )
     selected: schemas.ConversationOut | None = None
     thread = schemas.MessagePage(items=[])
@@ -73,7 +93,9 @@ async def _page(
             "next_cursor": thread.next_cursor,
         },
         "unread_total": unread.total,
+        "q": q or "",
         "sound_url": static_url("sounds/notify.wav"),
+        "pretty": _pretty_map(me, [*page.items, *([selected] if selected else [])], messages),
     }
     return render(
         request,
@@ -86,6 +108,7 @@ async def _page(
             "messages": messages,
             "older_cursor": thread.next_cursor,
             "unread_total": unread.total,
+            "q": q or "",
             "boot": boot,
         },
         actor=actor,
@@ -94,8 +117,10 @@ async def _page(
 
 
 @router.get("/messages")
-async def message_center(request: Request, session: DB, actor: WebActor) -> Response:
-    return await _page(request, session, actor, None)
+async def message_center(
+    request: Request, session: DB, actor: WebActor, q: Search = None
+) -> Response:
+    return await _page(request, session, actor, None, q)
 
 
 @router.get("/messages/{conversation_id}")
