@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smshub.auth import repository as repo
 from smshub.auth import schemas
 from smshub.auth.actor import Actor, check_admin
-from smshub.auth.security import hash_password, hash_token, new_api_key, new_token, verify_password
+from smshub.auth.security import (
+    dummy_hash,
+    hash_password,
+    hash_token,
+    new_api_key,
+    new_token,
+    verify_password,
+)
 from smshub.kit.cache import cache
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
@@ -139,7 +146,9 @@ async def login(
     """Check a password login and open a web session; returns the cookie token."""
     tenant = await repo.tenant_by_slug(session, slugify(tenant_slug))
     user = await repo.user_by_extension(session, tenant.id, extension) if tenant else None
-    if user is None or not verify_password(user.password_hash, password):
+    # Hash even when there is no such user, so the answer's timing reveals nothing.
+    ok = verify_password(user.password_hash if user else dummy_hash(), password)
+    if user is None or not user.password_hash or not ok:
         raise Unauthenticated(
             "Company, extension or password is wrong.", code="bad_credentials", field="password"
         )

@@ -85,6 +85,7 @@ USER_WRITABLE = {
     ("DELETE", "/api/v1/conversations/{conversation_id}"),
     ("POST", "/api/v1/unread/mark-all-read"),
     ("POST", "/api/v1/click-to-sms"),
+    ("PATCH", "/api/v1/me/preferences"),
 }
 VALID_BODIES: dict[str, Any] = {
     "/api/v1/users": {"extension": "555", "name": "X"},

@@ -602,3 +602,55 @@ async def test_create_worker_reads_settings(sessions: Sessions, clock: FakeClock
     [ctx] = await runner.claim(5)
     assert ctx.job_id == job_id
     assert (await load(sessions, job_id)).lease_until == clock.now() + timedelta(seconds=7)
+
+
+# -- batch kinds --
+
+
+async def test_batch_kind_runs_many_jobs_in_one_transaction(
+    sessions: Sessions, clock: FakeClock
+) -> None:
+    calls: list[list[str]] = []
+
+    async def handler(session: AsyncSession, jobs: list[JobContext]) -> None:
+        calls.append([str(j.payload["n"]) for j in jobs])
+        for job in jobs:
+            await enqueue(session, "child", {"of": job.job_id}, clock=clock)
+
+    registry = JobRegistry()
+    registry.register_batch("b", handler, max_batch=3)
+    registry.register("child", lambda s, j: asyncio.sleep(0))
+    ids = [await add(sessions, clock, "b", {"n": n}) for n in range(5)]
+    runner = make_runner(sessions, registry, clock)
+    # One batch of 3, then the single jobs due: the 3 children that batch wrote.
+    assert await runner.run_once() == 3 + 3
+    assert calls == [["0", "1", "2"]]
+    await runner.run_until_idle()
+    assert sorted(n for call in calls for n in call) == ["0", "1", "2", "3", "4"]
+    assert {(await load(sessions, i)).status for i in ids} == {"done"}
+    assert await count_jobs(sessions, "child") == 5
+
+
+async def test_a_failing_batch_falls_back_to_one_job_at_a_time(
+    sessions: Sessions, clock: FakeClock
+) -> None:
+    async def handler(session: AsyncSession, jobs: list[JobContext]) -> None:
+        if any(j.payload["bad"] for j in jobs):
+            if len(jobs) == 1:
+                raise RuntimeError("this one is bad")
+            raise RuntimeError("the batch has a bad job")
+        for job in jobs:
+            await enqueue(session, "child", {"of": job.job_id}, clock=clock)
+
+    registry = JobRegistry()
+    registry.register_batch("b", handler, max_batch=10)
+    registry.register("child", lambda s, j: asyncio.sleep(0))
+    good = [await add(sessions, clock, "b", {"bad": False}) for _ in range(3)]
+    bad = await add(sessions, clock, "b", {"bad": True})
+    runner = make_runner(sessions, registry, clock)
+    await runner.run_once()
+    assert {(await load(sessions, i)).status for i in good} == {"done"}
+    row = await load(sessions, bad)
+    assert row.status == "pending" and "this one is bad" in (row.last_error or "")
+    # The good jobs' writes committed exactly once despite the failed batch attempt.
+    assert await count_jobs(sessions, "child") == 3
