@@ -46,11 +46,11 @@ TEXTS = [
     "\u201cCurly\u201d quotes \u2014 and \u2018single\u2019 \u2026",
     "Curly \u201cquotes\u201d with emoji 😀",
     "Non\u00a0breaking\u2009space and \u200bzero width",
-    "ＦＵＬＬ width",
+    "\uff26\uff35\uff2c\uff2c width",  # full-width letters
     "👨‍👩‍👧‍👦 family",
     "中文短信测试",
     "a" * 600 + "€" * 80,
-    "Ω\u2126 Δ\u2206 ˆ ˜",
+    "Ω\u2126 Δ\u2206 \u02c6 \u02dc",  # ohm, increment, modifier circumflex, small tilde
 ]
 
 

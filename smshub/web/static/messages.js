@@ -172,7 +172,6 @@ function messageCenter(boot) {
     tempSeq: 0,
     listToken: 0,
     threadToken: 0,
-    live: false,
     everLive: false,
     lastEventId: null,
     backoff: 1000,
@@ -182,7 +181,6 @@ function messageCenter(boot) {
   const els = {
     root: $("#mc"),
     convs: $("#mc-convs"),
-    listScroll: $("#mc-list-scroll"),
     listEmpty: $("#mc-list-empty"),
     more: $("#mc-convs-more"),
     moreBtn: $("#mc-convs-more-btn"),
@@ -301,7 +299,15 @@ function messageCenter(boot) {
     return `${n} ${noun}${n === 1 ? "" : "s"}`;
   }
 
-  // ---- toasts and the confirm dialog ---------------------------------------------------
+  // ---- toasts, announcements and the confirm dialog -------------------------------------
+
+  function announce(text) {
+    const region = $("#mc-announce");
+    region.textContent = "";
+    setTimeout(() => {
+      region.textContent = text.slice(0, 300);
+    }, 50);
+  }
 
   let toastTimer = 0;
   function toast(text, kind = "info") {
@@ -424,7 +430,6 @@ function messageCenter(boot) {
 
   function remember(conv) {
     S.convs.set(conv.id, conv);
-    if (conv.remote && !prettyKnown.has(conv.remote)) prettyKnown.set(conv.remote, pretty(conv.remote));
     return conv;
   }
 
@@ -608,7 +613,8 @@ function messageCenter(boot) {
     slot("blocked-banner").hidden = !conv.blocked;
     slot("avatar-lg").replaceChildren(avatar(conv.contact_name, conv.remote, "lg"));
     slot("contact-name").textContent = name;
-    slot("contact-number").textContent = pretty(conv.remote);
+    slot("contact-number").textContent = conv.contact_name ? pretty(conv.remote) : "";
+    slot("contact-number").hidden = !conv.contact_name;
     const note = slot("contact-note");
     if (conv.contact_name) note.replaceChildren("In your phonebook");
     else note.replaceChildren("Not in your phonebook. ", el("a", { href: "/contacts/new", text: "Add a contact" }));
@@ -733,17 +739,19 @@ function messageCenter(boot) {
     }
   }
 
-  let readTimer = 0;
+  const readTimers = new Map(); // conversation id -> pending read (coalesces bursts)
   function markRead(id) {
-    clearTimeout(readTimer);
-    readTimer = setTimeout(() => {
+    clearTimeout(readTimers.get(id));
+    readTimers.set(id, setTimeout(() => {
+      readTimers.delete(id);
       const conv = S.convs.get(id);
       if (conv && conv.unread) {
+        S.unreadTotal = Math.max(0, S.unreadTotal - conv.unread);
         conv.unread = 0;
         renderList();
       }
       api("POST", `/conversations/${encodeURIComponent(id)}/read`).catch((err) => toast(err.message, "error"));
-    }, 150);
+    }, 150));
   }
 
   function threadVisible() {
@@ -1204,9 +1212,12 @@ function messageCenter(boot) {
       }
     }
     if (cid === S.openId) {
-      if (!S.msgs.has(m.id)) dropTempFor(m);
+      const fresh = !S.msgs.has(m.id);
+      if (fresh) dropTempFor(m);
       upsertMessage(m);
       renderThread("auto");
+      // The thread is re-rendered, not a live region: say what arrived, once.
+      if (fresh && m.direction === "in") announce(`New message from ${conv ? conv.contact_name || pretty(conv.remote) : pretty(m.from)}: ${m.body}`);
     }
     if (m.direction === "in") notify(m);
   }
@@ -1237,12 +1248,17 @@ function messageCenter(boot) {
     S.unreadTotal = data.total;
     if (data.conversation_id) {
       const conv = S.convs.get(data.conversation_id);
-      if (conv && data.unread !== null && data.unread !== undefined) {
+      const reading = data.conversation_id === S.openId && data.unread > 0 && threadVisible();
+      if (reading) {
+        // The user is looking at it: read at once, without a flash of the count.
+        S.unreadTotal = Math.max(0, data.total - data.unread);
+        if (conv) conv.unread = 0;
+        markRead(S.openId);
+      } else if (conv && data.unread !== null && data.unread !== undefined) {
         conv.unread = data.unread;
         showInList(conv);
       }
       renderList();
-      if (data.conversation_id === S.openId && data.unread > 0 && threadVisible()) markRead(S.openId);
       return;
     }
     // Mark all as read (or another change of many): take the per-conversation counts.
@@ -1313,7 +1329,6 @@ function messageCenter(boot) {
   let source = null;
 
   function setLive(live) {
-    S.live = live;
     els.root.dataset.live = live ? "true" : "false";
     $("#mc-conn").hidden = live || !S.everLive;
   }
