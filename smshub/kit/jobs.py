@@ -318,6 +318,7 @@ def claim_statement(
 
 _CLAIMED_COLUMNS = (
     Job.id,
+    Job.run_at,
     Job.kind,
     Job.payload,
     Job.attempts,
@@ -530,6 +531,9 @@ class JobRunner:
         )
         async with self._sessions() as session, session.begin():
             rows = (await session.execute(stmt.returning(*_CLAIMED_COLUMNS))).all()
+        # RETURNING has no order; keep the queue's order so a batch submits messages in
+        # the order they were queued.
+        rows = sorted(rows, key=lambda row: (row.run_at, row.id))
         return [_context(row, self.worker_id) for row in rows]
 
     async def execute(self, job: JobContext) -> None:
