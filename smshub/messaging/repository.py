@@ -286,27 +286,6 @@ async def list_quarantine(
     return (await session.execute(stmt)).scalars().all()
 
 
-async def unread_totals(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, int]:
-    if not user_ids:
-        return {}
-    stmt = (
-        select(ConversationState.user_id, func.sum(ConversationState.unread))
-        .where(ConversationState.user_id.in_(user_ids), ConversationState.hidden.is_(False))
-        .group_by(ConversationState.user_id)
-    )
-    return {u: int(n or 0) for u, n in (await session.execute(stmt)).all()}
-
-
-async def unread_in(
-    session: AsyncSession, conversation_id: str, user_ids: Sequence[str]
-) -> dict[str, int]:
-    stmt = select(ConversationState.user_id, ConversationState.unread).where(
-        ConversationState.conversation_id == conversation_id,
-        ConversationState.user_id.in_(user_ids),
-    )
-    return {u: n for u, n in (await session.execute(stmt)).all()}
-
-
 async def soft_delete_message(session: AsyncSession, message: Message, now: datetime) -> None:
     message.deleted_at = now
     await session.flush()

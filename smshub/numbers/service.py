@@ -135,11 +135,6 @@ async def numbers_of(session: AsyncSession, actor: Actor) -> list[MeNumber]:
     return [MeNumber(id=n.id, e164=n.e164, label=n.label, via=via) for n, via in rows]
 
 
-async def find_live_number(session: AsyncSession, e164: str) -> Number | None:
-    """The live number with this E.164, in whichever tenant owns it (inbound routing)."""
-    return await repo.live_by_e164(session, e164)
-
-
 async def usable_number(session: AsyncSession, actor: Actor, e164: str) -> schemas.NumberInfo:
     """A number the actor may send from: assigned to them or to their call group."""
 
