@@ -133,6 +133,27 @@ def write(name: str, rows: list[dict[str, Any]]) -> None:
         )
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (robust to a busy machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds of every postgres process (backends die with their connection, so
+    take deltas over a run while the server keeps its pool)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() == "postgres":
+                total += cpu_s(int(proc.name))
+        except OSError:
+            continue
+    return total
+
+
 def wait_until(predicate: Any, timeout: float, every: float = 0.2) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

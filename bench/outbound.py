@@ -16,7 +16,16 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, func, select
 
-from bench.harness import database, percentiles, rss_mb, serve, setup_messaging, write
+from bench.harness import (
+    cpu_s,
+    database,
+    percentiles,
+    postgres_cpu_s,
+    rss_mb,
+    serve,
+    setup_messaging,
+    write,
+)
 from smshub.kit.db import sync_url
 from smshub.models import Message, SimulatorOutbox
 
@@ -67,12 +76,20 @@ async def post_many(
 def run(engine: str, n: int, concurrency: int, rate: float | None, tmp: Path) -> dict[str, Any]:
     with database(engine, tmp) as db_url, serve(db_url, tmp) as server:
         s = setup_messaging(db_url, server)
+        cpu0, db0 = cpu_s(server.proc.pid), postgres_cpu_s()
         t0 = time.perf_counter()
-        lat = asyncio.run(post_many(server.url, s.user_key, s.number, n, concurrency, rate))
+        try:
+            lat = asyncio.run(post_many(server.url, s.user_key, s.number, n, concurrency, rate))
+        except Exception:
+            # Show why the server stopped answering, not just the client's error.
+            print("server exit code:", server.proc.poll())
+            print(server.log.read_text()[-3000:])
+            raise
         api_s = time.perf_counter() - t0
         while counts(db_url)[1] < n:
             time.sleep(0.1)
         total_s = time.perf_counter() - t0
+        server_cpu, db_cpu = cpu_s(server.proc.pid) - cpu0, postgres_cpu_s() - db0
         outbox, _ = counts(db_url)
         return {
             "engine": engine,
@@ -81,6 +98,8 @@ def run(engine: str, n: int, concurrency: int, rate: float | None, tmp: Path) ->
             "api_msg_per_s": n / api_s,
             "e2e_msg_per_s": n / total_s,
             **percentiles(lat),
+            "server_cpu_us_per_msg": server_cpu / n * 1e6,
+            "db_cpu_us_per_msg": db_cpu / n * 1e6,
             "outbox": outbox,
             "server_rss_mb": rss_mb(server.proc.pid),
         }

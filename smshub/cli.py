@@ -137,6 +137,7 @@ def serve(
         port=port or settings.port,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) or 1,
         log_level="info",
+        timeout_keep_alive=75,
     )
 
 

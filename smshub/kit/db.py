@@ -98,7 +98,7 @@ def install_sqlite_pragmas(engine: Any) -> None:
     event.listen(engine, "connect", _sqlite_pragmas)
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     ensure_sqlite_dir(url)
     aurl = async_url(url)
     if is_sqlite(url):
@@ -110,7 +110,11 @@ def create_engine(url: str) -> AsyncEngine:
             engine = create_async_engine(aurl, pool_size=1, max_overflow=0, pool_timeout=60)
         install_sqlite_pragmas(engine.sync_engine)
         return engine
-    return create_async_engine(aurl, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # A fixed pool: overflow connections were opened and closed per request under load,
+    # and a PostgreSQL connect (a backend fork) costs more than the request itself.
+    return create_async_engine(
+        aurl, pool_size=pool_size, max_overflow=0, pool_timeout=60, pool_recycle=1800
+    )
 
 
 def session_factory(
