@@ -401,7 +401,12 @@ async def unread_counts(
     )
     stmt = (
         select(ConversationState.user_id, func.sum(ConversationState.unread), here)
-        .where(ConversationState.user_id.in_(user_ids), ConversationState.hidden.is_(False))
+        .where(
+            ConversationState.user_id.in_(user_ids),
+            # Read rows add nothing; skipping them keeps this on the (user_id, unread) index.
+            ConversationState.unread > 0,
+            ConversationState.hidden.is_(False),
+        )
         .group_by(ConversationState.user_id)
     )
     return {u: (int(t or 0), int(c or 0)) for u, t, c in (await session.execute(stmt)).all()}
