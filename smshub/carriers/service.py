@@ -15,6 +15,9 @@ from smshub.carriers import schemas
 from smshub.carriers.base import Carrier, CarrierConfigError
 from smshub.carriers.simulator.carrier import SimulatorCarrier
 from smshub.carriers.simulator.config import SimulatorConfig
+from smshub.carriers.smpp.carrier import SmppCarrier
+from smshub.carriers.smpp.config import SmppConfig
+from smshub.carriers.smpp.registry import links
 from smshub.kit.cache import cache
 from smshub.kit.errors import InvalidInput, NotFound
 from smshub.kit.validation import invalid_from
@@ -28,6 +31,8 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     try:
         if kind == "simulator":
             return SimulatorConfig.model_validate(config).model_dump()
+        if kind == "smpp":
+            return SmppConfig.model_validate(config).model_dump()
     except ValidationError as exc:
         err = invalid_from(exc)
         raise InvalidInput(f"config.{err.message}", field=f"config.{err.field}")
@@ -138,4 +143,6 @@ async def connector_for(session: AsyncSession, number: NumberInfo) -> schemas.Co
 def carrier_for(connector: schemas.ConnectorInfo) -> Carrier:
     if connector.kind == "simulator":
         return SimulatorCarrier(connector.id, SimulatorConfig.model_validate(connector.config))
+    if connector.kind == "smpp":
+        return SmppCarrier(connector.id, links.link_for(connector.id, connector.config))
     raise CarrierConfigError(f"connector kind '{connector.kind}' cannot send")
