@@ -73,6 +73,8 @@ class Smsc:
     bind_status: int = 0
     deliver_resps: list[int] = field(default_factory=list)
     port: int = 0
+    outstanding: int = 0
+    max_outstanding: int = 0
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
     _next_id: int = 0x10000
@@ -173,10 +175,13 @@ class Smsc:
             writer.write(build("generic_nack", seq, status=consts.SMPP_ESME_RINVCMDID))
 
     async def _submit(self, writer: asyncio.StreamWriter, data: bytes, seq: int) -> None:
+        self.outstanding += 1
+        self.max_outstanding = max(self.max_outstanding, self.outstanding)
         n = len(self.submits) + 1
         if self.drop_after is not None and n == self.drop_after:
             self.drop_after = None
             self.submits.append(Submitted(data, "", at=time.monotonic()))
+            self.outstanding = 0
             self.drop()
             return
         status = self.decide(n) if self.decide else 0
@@ -202,11 +207,11 @@ class Smsc:
 
     async def _answer(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         if self.resp_delay_s:
-            asyncio.get_running_loop().call_later(self.resp_delay_s, _write, writer, data)
+            asyncio.get_running_loop().call_later(self.resp_delay_s, self._write, writer, data)
         else:
+            self._write(writer, data)
+
+    def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        self.outstanding = max(0, self.outstanding - 1)
+        if not writer.is_closing():
             writer.write(data)
-
-
-def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
-    if not writer.is_closing():
-        writer.write(data)

@@ -78,6 +78,8 @@ class SmppCarrier:
         fail over); one that drops meanwhile resends after reconnecting."""
         self.link.start()
         if not self.link.bound:
+            await self.link.wait_first_attempt(self.link.config.response_timeout_s)
+        if not self.link.bound:
             why = "bind held by another process" if self.link.standby else "SMPP link is down"
             detail = f"{why}: {self.link.last_error}" if self.link.last_error else why
             return [TransientCarrierError(detail) for _ in batch]

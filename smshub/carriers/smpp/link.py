@@ -74,6 +74,7 @@ class SmppLink:
         self._queue: deque[Request] = deque()
         self._wake = asyncio.Event()
         self._bound = asyncio.Event()
+        self._tried = asyncio.Event()  # the first connection attempt has ended
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -92,6 +93,11 @@ class SmppLink:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"smpp:{self.name}")
+
+    async def wait_first_attempt(self, wait_s: float) -> None:
+        """A fresh link: give its first bind a chance before calling it down."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tried.wait(), wait_s)
 
     async def wait_bound(self, wait_s: float) -> bool:
         with contextlib.suppress(TimeoutError):
@@ -137,6 +143,7 @@ class SmppLink:
         while not self._stopping:
             if self.bind_lock is not None and not await self.bind_lock():
                 self.standby = True
+                self._tried.set()
                 await asyncio.sleep(self.config.reconnect_max_s / 4)
                 continue
             self.standby = False
@@ -147,6 +154,7 @@ class SmppLink:
                 self._error(f"{type(exc).__name__}: {exc}")
             finally:
                 self._drop()
+                self._tried.set()
             if self._stopping:
                 return
             await asyncio.sleep(delay * (0.75 + random.random() / 2))
@@ -172,6 +180,7 @@ class SmppLink:
         self.session.received(self.clock.now())
         self.binds += 1
         self._bound.set()
+        self._tried.set()
         log.info("smpp %s bound to %s:%s", self.name, cfg.host, cfg.port)
         tasks = [
             asyncio.create_task(self._read_loop(reader)),
