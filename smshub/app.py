@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from smshub.auth.endpoints import router as auth_router
 from smshub.carriers.endpoints import router as connectors_router
 from smshub.carriers.simulator.endpoints import router as simulator_router
+from smshub.carriers.smpp.registry import links as smpp_links
 from smshub.compliance.endpoints import router as blocklist_router
 from smshub.config import Settings, get_settings
 from smshub.contacts.endpoints import router as contacts_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
 
             runner = app.state.runner = create_worker(settings, app.state.sessions)
             task = asyncio.create_task(runner.run())
+            await smpp_links.start_all()
         try:
             yield
         finally:
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
                 await runner.stop(settings.shutdown_grace_s)
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+                await smpp_links.close_all()
             await hub.stop()
             await engine.dispose()
 

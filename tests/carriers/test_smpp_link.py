@@ -52,14 +52,6 @@ class Inbound:
 
 
 @pytest.fixture
-async def smsc() -> AsyncIterator[Smsc]:
-    server = Smsc()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def link(smsc: Smsc) -> AsyncIterator[SmppLink]:
     made = SmppLink("c1", config(smsc.port), Inbound())
     made.start()

@@ -1,0 +1,152 @@
+"""SMPP through the whole app: API send -> job -> bind -> loopback SMSC, receipts back to
+messages, inbound concatenated messages, failover to a fallback connector."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from smshub.carriers.smpp.registry import links
+from tests.carriers.smsc import Smsc
+from tests.factories import TenantCtx, messaging_tenant, run_jobs
+
+TO = "+12025550123"
+
+
+def smpp_config(port: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "system_id": "esme",
+        "password": "secret",
+        "window": 10,
+        "reconnect_min_s": 0.05,
+        "reconnect_max_s": 0.2,
+        "response_timeout_s": 1,
+        "submit_timeout_s": 10,
+        **extra,
+    }
+
+
+async def smpp_connector(t: TenantCtx, port: int, name: str = "SMSC") -> str:
+    r = await t.admin.post(
+        "/api/v1/connectors",
+        json={"name": name, "kind": "smpp", "config": smpp_config(port), "throughput": 0},
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert "password" not in body["config"]  # secrets never come back
+    return str(body["id"])
+
+
+async def setup(tenants, port: int, **number: Any):
+    m = await messaging_tenant(await tenants.make())
+    cid = await smpp_connector(m.t, port)
+    r = await m.t.admin.patch(
+        f"/api/v1/numbers/{m.number['id']}", json={"connector_id": cid, **number}
+    )
+    assert r.status_code == 200, r.text
+    return m, cid
+
+
+async def send(client, m, body: str) -> str:
+    r = await client.post("/api/v1/messages", json={"from": m.e164, "to": TO, "body": body})
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
+
+
+async def test_send_receipts_hex_and_decimal_map_back(tenants, app, smsc: Smsc):
+    m, cid = await setup(tenants, smsc.port)
+    _, alice = m.users[0]
+    ids = [await send(alice, m, "Hello €"), await send(alice, m, "Hi 😀")]
+    ids.append(await send(alice, m, "x" * 400))  # 3 segments
+    await run_jobs(app)
+    msgs = [(await alice.get(f"/api/v1/messages/{i}")).json() for i in ids]
+    assert [x["status"] for x in msgs] == ["sent"] * 3
+    assert len(smsc.submits) == 5
+    assert smsc.submits[0].short_message == b"Hello \x1be"
+    assert smsc.submits[1].data_coding == 8
+    hex_ids = [s.message_id for s in smsc.submits]
+    # Receipt 1 names the id in decimal, receipt 2 in hex via TLVs, receipt 3 (the long
+    # message's last part) as given; an earlier part's receipt changes nothing.
+    assert await smsc.receipt(str(int(hex_ids[0], 16))) == 0
+    assert await smsc.receipt("ignored", receipted_message_id=hex_ids[1], message_state=5) == 0
+    assert await smsc.receipt(hex_ids[2]) == 0  # first part of the long one
+    mid = (await alice.get(f"/api/v1/messages/{ids[2]}")).json()
+    assert mid["status"] == "sent"
+    assert await smsc.receipt(hex_ids[4]) == 0
+    msgs = [(await alice.get(f"/api/v1/messages/{i}")).json() for i in ids]
+    assert [x["status"] for x in msgs] == ["delivered", "failed", "delivered"]
+    conn = (await m.t.admin.get(f"/api/v1/connectors/{cid}")).json()
+    assert conn["health"]["status"] == "bound"
+
+
+async def test_inbound_three_parts_out_of_order(tenants, app, smsc: Smsc):
+    m, _cid = await setup(tenants, smsc.port)
+    await run_jobs(app)  # installs the links
+    await links.start_all()
+    await asyncio.wait_for(smsc.bound_event.wait(), 5)
+    parts = ["Part one, ", "part two, ", "part three."]
+    for seq in (3, 1, 2, 1):  # out of order, with a duplicate
+        udh = bytes((5, 0, 3, 0x2A, 3, seq))
+        status = await smsc.deliver(
+            source_addr=TO.lstrip("+"),
+            destination_addr=m.e164.lstrip("+"),
+            esm_class=0x40,
+            short_message=udh + parts[seq - 1].encode(),
+        )
+        assert status == 0
+    _, alice = m.users[0]
+    got = (await alice.get("/api/v1/messages", params={"direction": "in"})).json()["items"]
+    assert [x["body"] for x in got] == ["".join(parts)]
+    assert got[0]["from"] == TO
+
+
+async def test_failover_to_fallback_and_back(tenants, app):
+    primary = Smsc()
+    port = await primary.start()
+    await primary.stop()  # the primary SMSC is down
+    m, cid = await setup(tenants, port)
+    r = await m.t.admin.patch(
+        f"/api/v1/numbers/{m.number['id']}", json={"fallback_connector_id": m.connector_id}
+    )
+    assert r.status_code == 200, r.text
+    _, alice = m.users[0]
+    first = await send(alice, m, "while primary is down")
+    await run_jobs(app)
+    msg = (await alice.get(f"/api/v1/messages/{first}")).json()
+    assert msg["status"] in ("sent", "delivered")
+    outbox = (await m.t.admin.get("/api/v1/simulator/outbox")).json()["items"]
+    assert [o["message_id"] for o in outbox] == [first]  # the fallback (simulator) sent it
+    await primary.start(port)  # the primary comes back
+    link = links.links[cid]
+    assert await link.wait_bound(5)
+    second = await send(alice, m, "primary is back")
+    await run_jobs(app)
+    assert (await alice.get(f"/api/v1/messages/{second}")).json()["status"] == "sent"
+    assert [s.short_message for s in primary.submits] == [b"primary is back"]
+    await primary.stop()
+
+
+async def test_fallback_must_be_a_visible_connector(tenants):
+    m = await messaging_tenant(await tenants.make())
+    r = await m.t.admin.patch(
+        f"/api/v1/numbers/{m.number['id']}", json={"fallback_connector_id": "01" + "X" * 24}
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "fallback_connector_id"
+
+
+async def test_bad_smpp_config_is_a_clear_422(tenants):
+    t = await tenants.make()
+    for config, field in [
+        ({"port": 2775, "system_id": "x"}, "config.host"),
+        ({"host": "h", "system_id": "x", "window": 0}, "config.window"),
+        ({"host": "h", "system_id": "x", "password": "123456789"}, "config.password"),
+        ({"host": "h", "system_id": "x", "nope": 1}, "config.nope"),
+    ]:
+        r = await t.admin.post(
+            "/api/v1/connectors", json={"name": "S", "kind": "smpp", "config": config}
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["field"] == field, r.json()
