@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from smshub.auth.endpoints import router as auth_router
 from smshub.carriers.endpoints import router as connectors_router
+from smshub.carriers.http.endpoints import router as carrier_webhooks_router
 from smshub.carriers.simulator.endpoints import router as simulator_router
 from smshub.carriers.smpp.registry import links as smpp_links
 from smshub.compliance.endpoints import router as blocklist_router
@@ -42,6 +43,7 @@ def api_router() -> APIRouter:
         contacts_router,
         messaging_router,
         connectors_router,
+        carrier_webhooks_router,
         simulator_router,
         blocklist_router,
         events_router,

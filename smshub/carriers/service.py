@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smshub.auth.actor import Actor, check_admin
 from smshub.carriers import metrics, schemas
 from smshub.carriers.base import Carrier, CarrierConfigError, CarrierError, SubmitResult
+from smshub.carriers.http import registry as http_registry
 from smshub.carriers.simulator.carrier import SimulatorCarrier
 from smshub.carriers.simulator.config import SimulatorConfig
 from smshub.carriers.smpp.carrier import SmppCarrier
@@ -33,6 +34,8 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
             return SimulatorConfig.model_validate(config).model_dump()
         if kind == "smpp":
             return SmppConfig.model_validate(config).model_dump()
+        if kind == "http":
+            return http_registry.check_config(config)
     except ValidationError as exc:
         err = invalid_from(exc)
         raise InvalidInput(f"config.{err.message}", field=f"config.{err.field}")
@@ -181,6 +184,10 @@ def count_results(connector_id: str, results: Sequence[SubmitResult | CarrierErr
 def carrier_for(connector: schemas.ConnectorInfo) -> Carrier:
     if connector.kind == "simulator":
         return SimulatorCarrier(connector.id, SimulatorConfig.model_validate(connector.config))
+    if connector.kind == "http":
+        return http_registry.carrier(connector.id, connector.config)
     if connector.kind == "smpp":
-        return SmppCarrier(connector.id, links.link_for(connector.id, connector.config))
+        return SmppCarrier(
+            connector.id, links.link_for(connector.id, connector.config, connector.tenant_id)
+        )
     raise CarrierConfigError(f"connector kind '{connector.kind}' cannot send")

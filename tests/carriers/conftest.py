@@ -20,3 +20,15 @@ async def smsc() -> AsyncIterator[Smsc]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_http_client() -> AsyncIterator[None]:
+    from smshub.carriers.http import registry
+
+    registry.use_client(None)
+    yield
+    client = registry._client
+    registry.use_client(None)
+    if client is not None:
+        await client.aclose()

@@ -28,3 +28,4 @@ class SmppConfig(BaseModel):
     source_npi: Annotated[int, Field(ge=0, le=18)] = 1
     registered_delivery: Annotated[int, Field(ge=0, le=255)] = 1
     use_sar: bool = False
+    sender_throughput: Annotated[float, Field(ge=0, le=10_000)] = 0

@@ -81,7 +81,9 @@ class Links:
         self.sessions = sessions
         self.clock = clock or SystemClock()
 
-    def link_for(self, connector_id: str, config: dict[str, Any]) -> SmppLink:
+    def link_for(
+        self, connector_id: str, config: dict[str, Any], tenant_id: str | None = None
+    ) -> SmppLink:
         link = self.links.get(connector_id)
         if link is not None and self._configs.get(connector_id) == config:
             return link
@@ -92,7 +94,7 @@ class Links:
             lock = self._locks.setdefault(connector_id, _AdvisoryLock(self.sessions, connector_id))
 
         async def on_deliver(pdu: p.Pdu) -> int:
-            return await self.on_deliver(connector_id, pdu)
+            return await self.on_deliver(connector_id, pdu, tenant_id)
 
         link = SmppLink(
             connector_id,
@@ -116,7 +118,7 @@ class Links:
                 )
             ).scalars()
             for row in rows:
-                self.link_for(row.id, row.config).start()
+                self.link_for(row.id, row.config, row.tenant_id).start()
 
     async def close_all(self) -> None:
         links, self.links = list(self.links.values()), {}
@@ -125,7 +127,7 @@ class Links:
             await lock.release()
         self._locks.clear()
 
-    async def on_deliver(self, connector_id: str, pdu: p.Pdu) -> int:
+    async def on_deliver(self, connector_id: str, pdu: p.Pdu, tenant_id: str | None = None) -> int:
         """A deliver_sm or data_sm: a delivery receipt, or (part of) an inbound message."""
         if self.sessions is None:
             return p.ESME_RX_T_APPN
@@ -157,6 +159,7 @@ class Links:
                 to_e164=done.destination,
                 body=done.text,
                 connector_id=connector_id,
+                tenant_scope=tenant_id,
             )
         return p.ESME_ROK
 

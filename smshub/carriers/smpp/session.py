@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Generic, TypeVar
 
-from smshub.carriers.smpp import pdu as p
+import smshub.carriers.smpp.pdu as p
 
 T = TypeVar("T")
 MAX_SEQUENCE = 0x7FFFFFFF
