@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from smshub.auth.endpoints import router as auth_router
 from smshub.carriers.endpoints import router as connectors_router
 from smshub.carriers.http.endpoints import router as carrier_webhooks_router
+from smshub.carriers.metrics import metrics_endpoint
 from smshub.carriers.simulator.endpoints import router as simulator_router
 from smshub.carriers.smpp.registry import links as smpp_links
 from smshub.compliance.endpoints import router as blocklist_router
@@ -103,5 +104,6 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
     http_errors.install(app)
     app.include_router(api_router())
     app.include_router(web_router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

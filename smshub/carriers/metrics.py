@@ -7,7 +7,9 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
-from prometheus_client import Counter
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
 
 from smshub.carriers.base import CarrierError, SubmitResult, ThrottledCarrierError
 
@@ -49,3 +51,8 @@ def sent_last_minute(connector_id: str) -> int:
 
 def last_errors(connector_id: str) -> list[tuple[float, str]]:
     return list(_errors.get(connector_id, ()))
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """GET /metrics: this process's counters in the Prometheus text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from smshub.carriers import metrics
 from smshub.carriers.smpp import pdu as p
 from smshub.carriers.smpp.config import SmppConfig
 from smshub.carriers.smpp.session import Session, State, bind_pdu, response_to
@@ -241,6 +242,7 @@ class SmppLink:
             return
         if pdu.status in (p.ESME_RTHROTTLED, p.ESME_RMSGQFUL) and req.pdu.command_id == p.SUBMIT_SM:
             req.throttled += 1
+            metrics.THROTTLES.labels(self.name).inc()
             pause = min(self.config.throttle_backoff_s * 2 ** min(req.throttled - 1, 6), 30.0)
             self._paused_until = max(self._paused_until, asyncio.get_running_loop().time() + pause)
             self._queue.appendleft(req)

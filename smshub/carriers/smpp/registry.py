@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from smshub.carriers import metrics
 from smshub.carriers.smpp import pdu as p
 from smshub.carriers.smpp.config import SmppConfig
 from smshub.carriers.smpp.link import SmppLink
@@ -152,6 +153,7 @@ class Links:
         done = self.reassembler.add(source, dest, ref or 0, total, seq, part.text, self.clock.now())
         if done is None:
             return p.ESME_ROK
+        metrics.INBOUND.labels(connector_id).inc()
         async with unit_of_work(self.sessions) as session:
             await messaging.receive_message(
                 session,
@@ -169,6 +171,7 @@ class Links:
         receipt = parse_receipt(text_, receipted, state)
         if receipt is None or receipt.outcome == "pending" or self.sessions is None:
             return
+        metrics.RECEIPTS.labels(connector_id).inc()
         error = (
             None if receipt.outcome == "delivered" else f"carrier: {receipt.stat} err:{receipt.err}"
         )
