@@ -105,12 +105,12 @@ class Smsc:
     def send_raw(self, data: bytes) -> None:
         self._writers[-1].write(data)
 
-    async def deliver(self, wait_s: float = 5.0, **fields: Any) -> int:
-        """Send a deliver_sm to the bound ESME and return its deliver_sm_resp status."""
+    async def deliver(self, wait_s: float = 5.0, command: str = "deliver_sm", **fields: Any) -> int:
+        """Send a deliver_sm (or data_sm) to the bound ESME and return its resp status."""
         seq = self._seq = self._seq + 1
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._resp_waiters[seq] = fut
-        self._writers[-1].write(build("deliver_sm", seq, **fields))
+        self._writers[-1].write(build(command, seq, **fields))
         status = await asyncio.wait_for(fut, wait_s)
         self.deliver_resps.append(status)
         return status

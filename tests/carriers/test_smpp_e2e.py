@@ -150,3 +150,55 @@ async def test_bad_smpp_config_is_a_clear_422(tenants):
         )
         assert r.status_code == 422, r.text
         assert r.json()["error"]["field"] == field, r.json()
+
+
+async def test_receipt_in_data_sm_maps_back(tenants, app, smsc: Smsc):
+    m, _ = await setup(tenants, smsc.port)
+    _, alice = m.users[0]
+    mid = await send(alice, m, "receipt by data_sm")
+    await run_jobs(app)
+    [sub] = smsc.submits
+    status = await smsc.deliver(
+        command="data_sm",
+        source_addr="12025550123",
+        destination_addr="14155550100",
+        esm_class=0x04,
+        receipted_message_id=sub.message_id,
+        message_state=2,
+    )
+    assert status == 0
+    assert (await alice.get(f"/api/v1/messages/{mid}")).json()["status"] == "delivered"
+
+
+async def test_only_one_process_holds_the_bind(clean_db, smsc: Smsc):
+    """Two registries (as two worker processes) on one database: on PostgreSQL the
+    advisory lock lets one bind; the other stands by and refuses, so it can fail over."""
+    from smshub.carriers.smpp.carrier import SmppCarrier
+    from smshub.carriers.smpp.registry import Links
+    from smshub.kit.db import create_engine, session_factory
+    from tests.carriers.test_smpp_link import sms
+
+    engines = [create_engine(clean_db), create_engine(clean_db)]
+    registries = [Links(), Links()]
+    for reg, eng in zip(registries, engines, strict=True):
+        reg.install(session_factory(eng))
+    try:
+        config = smpp_config(smsc.port)
+        first = registries[0].link_for("c1", config)
+        first.start()
+        assert await first.wait_bound(5)
+        second = registries[1].link_for("c1", config)
+        second.start()
+        await asyncio.sleep(0.5)
+        if clean_db.startswith("postgresql"):
+            assert not second.bound and second.standby and smsc.binds == 1
+            [refused] = await SmppCarrier("c1", second).submit_many(None, [sms(1, "x")])  # type: ignore[arg-type]
+            assert "another process" in str(refused)
+            await registries[0].close_all()  # the owner goes away: the other takes over
+            assert await second.wait_bound(10)
+            assert smsc.binds == 2
+    finally:
+        for reg in registries:
+            await reg.close_all()
+        for eng in engines:
+            await eng.dispose()

@@ -54,6 +54,7 @@ class _AdvisoryLock:
         got = (
             await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})
         ).scalar()
+        await conn.commit()  # the lock is the session's; no transaction stays open
         if got:
             self.conn = conn
             return True
@@ -63,7 +64,10 @@ class _AdvisoryLock:
     async def release(self) -> None:
         if self.conn is not None:
             with contextlib.suppress(Exception):
-                await self.conn.close()  # closing the session frees the lock
+                # The connection goes back to the pool, and the session with it: unlock.
+                await self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                await self.conn.commit()
+                await self.conn.close()
             self.conn = None
 
 
