@@ -202,3 +202,32 @@ async def test_only_one_process_holds_the_bind(clean_db, smsc: Smsc):
             await reg.close_all()
         for eng in engines:
             await eng.dispose()
+
+
+async def test_an_incomplete_long_message_is_delivered_as_far_as_it_got(tenants, app):
+    from smshub.carriers.smpp import pdu as p
+    from smshub.carriers.smpp.registry import Links
+    from smshub.kit.clock import FakeClock
+
+    m = await messaging_tenant(await tenants.make())
+    clock = FakeClock()
+    reg = Links()
+    reg.install(app.state.sessions, clock)
+
+    def deliver(text: bytes, esm: int = 0) -> p.Pdu:
+        return p.make(
+            "deliver_sm",
+            1,
+            source_addr=TO.lstrip("+"),
+            destination_addr=m.e164.lstrip("+"),
+            esm_class=esm,
+            data_coding=0,
+            short_message=text,
+        )
+
+    assert await reg.on_deliver("c1", deliver(bytes((5, 0, 3, 9, 2, 1)) + b"first half", 0x40)) == 0
+    clock.advance(301)  # part 2 never comes
+    assert await reg.on_deliver("c1", deliver(b"next message")) == 0
+    _, alice = m.users[0]
+    got = (await alice.get("/api/v1/messages", params={"direction": "in"})).json()["items"]
+    assert sorted(x["body"] for x in got) == ["first half", "next message"]

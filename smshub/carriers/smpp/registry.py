@@ -21,7 +21,7 @@ from smshub.carriers import metrics
 from smshub.carriers.smpp import pdu as p
 from smshub.carriers.smpp.config import SmppConfig
 from smshub.carriers.smpp.link import SmppLink
-from smshub.carriers.smpp.reassembly import Reassembler
+from smshub.carriers.smpp.reassembly import Complete, Reassembler
 from smshub.carriers.smpp.receipt import parse_receipt, ref_candidates
 from smshub.carriers.smpp.text import decode_part
 from smshub.kit.clock import Clock, SystemClock
@@ -154,20 +154,29 @@ class Links:
         if all(sar) and ref is None:
             ref, total, seq = (int.from_bytes(v or b"", "big") for v in sar)
         source, dest = to_e164(pdu.text("source_addr")), to_e164(pdu.text("destination_addr"))
-        done = self.reassembler.add(source, dest, ref or 0, total, seq, part.text, self.clock.now())
-        if done is None:
-            return p.ESME_ROK
+        now = self.clock.now()
+        # Messages whose other parts never came are delivered as far as they got.
+        ready = self.reassembler.expire(now)
+        done = self.reassembler.add(source, dest, ref or 0, total, seq, part.text, now)
+        ready += [done] if done is not None else []
+        for message in ready:
+            await self._store_inbound(connector_id, message, tenant_id)
+        return p.ESME_ROK
+
+    async def _store_inbound(
+        self, connector_id: str, message: Complete, tenant_id: str | None
+    ) -> None:
+        assert self.sessions is not None
         metrics.INBOUND.labels(connector_id).inc()
         async with unit_of_work(self.sessions) as session:
             await messaging.receive_message(
                 session,
-                from_e164=done.source,
-                to_e164=done.destination,
-                body=done.text,
+                from_e164=message.source,
+                to_e164=message.destination,
+                body=message.text,
                 connector_id=connector_id,
                 tenant_scope=tenant_id,
             )
-        return p.ESME_ROK
 
     async def _receipt(
         self, connector_id: str, text_: str, receipted: bytes | None, state: bytes | None
