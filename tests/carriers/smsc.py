@@ -77,6 +77,8 @@ class Smsc:
     max_outstanding: int = 0
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    _rx_writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    bind_kinds: list[str] = field(default_factory=list)
     _next_id: int = 0x10000
     _seq: int = 1
     _resp_waiters: dict[int, asyncio.Future[int]] = field(default_factory=dict)
@@ -110,7 +112,8 @@ class Smsc:
         seq = self._seq = self._seq + 1
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._resp_waiters[seq] = fut
-        self._writers[-1].write(build(command, seq, **fields))
+        rx = [w for w in self._rx_writers if not w.is_closing()]
+        rx[-1].write(build(command, seq, **fields))
         status = await asyncio.wait_for(fut, wait_s)
         self.deliver_resps.append(status)
         return status
@@ -154,11 +157,16 @@ class Smsc:
     async def _handle(
         self, writer: asyncio.StreamWriter, data: bytes, command_id: int, status: int, seq: int
     ) -> None:
-        if command_id == 0x00000009:
+        binds = {1: "bind_receiver", 2: "bind_transmitter", 9: "bind_transceiver"}
+        if command_id in binds:
             self.binds += 1
-            writer.write(
-                build("bind_transceiver_resp", seq, system_id="smsc", status=self.bind_status)
+            self.bind_kinds.append(binds[command_id])
+            resp = build(
+                f"{binds[command_id]}_resp", seq, system_id="smsc", status=self.bind_status
             )
+            writer.write(resp)
+            if command_id != 2:  # it can receive: deliver_sm go here
+                self._rx_writers.append(writer)
             self.bound_event.set()
         elif command_id == 0x00000004:
             await self._submit(writer, data, seq)

@@ -231,3 +231,22 @@ async def test_an_incomplete_long_message_is_delivered_as_far_as_it_got(tenants,
     _, alice = m.users[0]
     got = (await alice.get("/api/v1/messages", params={"direction": "in"})).json()["items"]
     assert sorted(x["body"] for x in got) == ["first half", "next message"]
+
+
+async def test_transmitter_and_receiver_pair(tenants, app, smsc: Smsc):
+    m = await messaging_tenant(await tenants.make())
+    r = await m.t.admin.post(
+        "/api/v1/connectors",
+        json={"name": "pair", "kind": "smpp", "config": smpp_config(smsc.port, bind="pair")},
+    )
+    assert r.status_code == 201, r.text
+    r = await m.t.admin.patch(
+        f"/api/v1/numbers/{m.number['id']}", json={"connector_id": r.json()["id"]}
+    )
+    _, alice = m.users[0]
+    mid = await send(alice, m, "over the transmitter")
+    await run_jobs(app)
+    assert sorted(smsc.bind_kinds) == ["bind_receiver", "bind_transmitter"]
+    assert (await alice.get(f"/api/v1/messages/{mid}")).json()["status"] == "sent"
+    assert await smsc.receipt(smsc.submits[0].message_id) == 0  # arrives on the receiver
+    assert (await alice.get(f"/api/v1/messages/{mid}")).json()["status"] == "delivered"

@@ -16,7 +16,8 @@ class SmppConfig(BaseModel):
     system_id: Text
     password: Annotated[str, StringConstraints(max_length=8)] = ""
     system_type: Annotated[str, StringConstraints(max_length=12)] = ""
-    bind: Literal["transceiver"] = "transceiver"
+    # "pair": a transmitter bind for submits and a receiver bind for deliver_sm (§2.2)
+    bind: Literal["transceiver", "pair"] = "transceiver"
     window: Annotated[int, Field(ge=1, le=1000)] = 10
     enquire_link_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
     response_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0

@@ -57,7 +57,9 @@ class SmppLink:
         *,
         clock: Clock | None = None,
         bind_lock: BindLock | None = None,
+        bind_as: str = "transceiver",  # or "transmitter" / "receiver" (one of a pair)
     ):
+        self.bind_as = bind_as
         self.name = name
         self.config = config
         self.on_deliver = on_deliver
@@ -170,11 +172,12 @@ class SmppLink:
         self.session.state = State.OPEN
         seq = self.session.next_sequence()
         writer.write(
-            p.encode(bind_pdu(cfg.bind, seq, cfg.system_id, cfg.password, cfg.system_type))
+            p.encode(bind_pdu(self.bind_as, seq, cfg.system_id, cfg.password, cfg.system_type))
         )
         resp = await asyncio.wait_for(_read_pdu(reader), cfg.response_timeout_s)
-        if resp.command_id != p.BIND_TRANSCEIVER | p.RESP or resp.sequence != seq:
-            raise LinkDown(f"expected bind_transceiver_resp, got {resp.name}")
+        expected = f"bind_{self.bind_as}_resp"
+        if resp.name != expected or resp.sequence != seq:
+            raise LinkDown(f"expected {expected}, got {resp.name}")
         if resp.status != p.ESME_ROK:
             raise LinkDown(f"bind refused: status 0x{resp.status:02x}")
         self.session.state = State.BOUND

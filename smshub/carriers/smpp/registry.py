@@ -76,6 +76,7 @@ class Links:
         self.sessions: async_sessionmaker[AsyncSession] | None = None
         self.clock: Clock = SystemClock()
         self.links: dict[str, SmppLink] = {}
+        self.receivers: dict[str, SmppLink] = {}  # the receiver half of a "pair" bind
         self._configs: dict[str, dict[str, Any]] = {}
         self._locks: dict[str, _AdvisoryLock] = {}
         self.reassembler = Reassembler()
@@ -101,12 +102,29 @@ class Links:
         async def on_deliver(pdu: p.Pdu) -> int:
             return await self.on_deliver(connector_id, pdu, tenant_id)
 
+        cfg = SmppConfig.model_validate(config)
+        pair = cfg.bind == "pair"
+        old_rx = self.receivers.pop(connector_id, None)
+        if old_rx is not None:
+            asyncio.get_running_loop().create_task(old_rx.stop())
+        if pair:
+            rx = SmppLink(
+                f"{connector_id}:rx",
+                cfg,
+                on_deliver,
+                clock=self.clock,
+                bind_lock=lock,
+                bind_as="receiver",
+            )
+            self.receivers[connector_id] = rx
+            rx.start()
         link = SmppLink(
             connector_id,
-            SmppConfig.model_validate(config),
+            cfg,
             on_deliver,
             clock=self.clock,
             bind_lock=lock,
+            bind_as="transmitter" if pair else "transceiver",
         )
         self.links[connector_id] = link
         self._configs[connector_id] = dict(config)
@@ -126,7 +144,8 @@ class Links:
                 self.link_for(row.id, row.config, row.tenant_id).start()
 
     async def close_all(self) -> None:
-        links, self.links = list(self.links.values()), {}
+        links = [*self.links.values(), *self.receivers.values()]
+        self.links, self.receivers = {}, {}
         await asyncio.gather(*(link.stop() for link in links), return_exceptions=True)
         for lock in self._locks.values():
             await lock.release()
