@@ -28,6 +28,13 @@ from smshub.carriers.smpp.config import SmppConfig
 from smshub.carriers.smpp.link import SmppLink
 from smshub.carriers.smpp.pdu import ESME_ROK, Pdu
 
+
+def show(row: dict[str, Any]) -> dict[str, Any]:
+    """Print a row as soon as it is measured (a long run may be cut short)."""
+    print({k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
+    return row
+
+
 # -- the SMSC in a child process ------------------------------------------------------------
 
 
@@ -130,12 +137,14 @@ def bench_window() -> list[dict[str, Any]]:
         for window, n in ((10, 10_000), (1, 500)):
             rate = asyncio.run(_window_run(smsc.port, window, n))
             rows.append(
-                {
-                    "bench": "one bind, SMSC answers after 10 ms",
-                    "window": window,
-                    "messages": n,
-                    "msg_per_s": rate,
-                }
+                show(
+                    {
+                        "bench": "one bind, SMSC answers after 10 ms",
+                        "window": window,
+                        "messages": n,
+                        "msg_per_s": rate,
+                    }
+                )
             )
     finally:
         smsc.close()
@@ -190,16 +199,18 @@ def bench_api(engine: str, n: int, paced_s: float, tmp: Path) -> list[dict[str, 
             api_s = time.perf_counter() - t0
             done = _wait_count(smsc, n, 600) - t0
             rows.append(
-                {
-                    "bench": "API -> SMPP, window 64",
-                    "engine": engine,
-                    "messages": n,
-                    "api_msg_per_s": n / api_s,
-                    "e2e_msg_per_s": n / done,
-                    "server_cpu_us_per_msg": (cpu_s(server.proc.pid) - cpu0) / n * 1e6,
-                }
+                show(
+                    {
+                        "bench": "API -> SMPP, window 64",
+                        "engine": engine,
+                        "messages": n,
+                        "api_msg_per_s": n / api_s,
+                        "e2e_msg_per_s": n / done,
+                        "server_cpu_us_per_msg": (cpu_s(server.proc.pid) - cpu0) / n * 1e6,
+                    }
+                )
             )
-            rows.append(_paced(engine, server, s, smsc, paced_s))
+            rows.append(show(_paced(engine, server, s, smsc, paced_s)))
     finally:
         smsc.close()
     return rows
@@ -255,14 +266,16 @@ def bench_limits(engine: str, seconds: float, tmp: Path) -> list[dict[str, Any]]
             in_window = sum(1 for t in times if t < first + seconds)
             achieved = in_window / seconds
             rows.append(
-                {
-                    "bench": "configured limit",
-                    "engine": engine,
-                    "limit_msg_per_s": limit,
-                    "seconds": seconds,
-                    "achieved_msg_per_s": achieved,
-                    "error_pct": (achieved - limit) / limit * 100,
-                }
+                show(
+                    {
+                        "bench": "configured limit",
+                        "engine": engine,
+                        "limit_msg_per_s": limit,
+                        "seconds": seconds,
+                        "achieved_msg_per_s": achieved,
+                        "error_pct": (achieved - limit) / limit * 100,
+                    }
+                )
             )
         finally:
             smsc.close()
