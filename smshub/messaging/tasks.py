@@ -83,7 +83,11 @@ async def _submit(
     items: Sequence[tuple[Message, ConnectorInfo | None]],
     tries: dict[str, int],
 ) -> None:
-    batch = await _pace(session, connector, [m for m, _ in items], tries)
+    messages = [m for m, _ in items]
+    if not carriers_service.available(connector):
+        batch = messages  # the carrier refuses at once: spend no tokens on it
+    else:
+        batch = await _pace(session, connector, messages, tries)
     if not batch:
         return
     fallbacks = {m.id: f for m, f in items}

@@ -70,6 +70,12 @@ class SmppCarrier:
 
     _refs = itertools.count(1)
 
+    @property
+    def available(self) -> bool:
+        """False while another process holds the bind (no point spending tokens here)."""
+        self.link.start()
+        return not self.link.standby
+
     async def submit_many(
         self, session: AsyncSession, batch: Sequence[OutboundSms]
     ) -> list[SubmitResult | CarrierError]:
@@ -79,8 +85,12 @@ class SmppCarrier:
         self.link.start()
         if not self.link.bound:
             await self.link.wait_first_attempt(self.link.config.response_timeout_s)
+        if self.link.standby:
+            # Not this process's bind: the message waits for the owner's turn, and that
+            # does not use up its tries.
+            return [ThrottledCarrierError("bind held by another process") for _ in batch]
         if not self.link.bound:
-            why = "bind held by another process" if self.link.standby else "SMPP link is down"
+            why = "SMPP link is down"
             detail = f"{why}: {self.link.last_error}" if self.link.last_error else why
             return [TransientCarrierError(detail) for _ in batch]
         requests = [

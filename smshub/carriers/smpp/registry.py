@@ -45,8 +45,13 @@ class _AdvisoryLock:
         digest = hashlib.sha256(f"smpp-bind:{connector_id}".encode()).digest()
         self.key = int.from_bytes(digest[:8], "big", signed=True)
         self.conn: AsyncConnection | None = None
+        self._taking = asyncio.Lock()  # the two halves of a pair ask at the same time
 
     async def __call__(self) -> bool:
+        async with self._taking:
+            return await self._take()
+
+    async def _take(self) -> bool:
         if self.conn is not None:
             return True
         engine = self.sessions.kw["bind"]
