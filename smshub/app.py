@@ -13,7 +13,10 @@ from fastapi.staticfiles import StaticFiles
 
 from smshub.auth.endpoints import router as auth_router
 from smshub.carriers.endpoints import router as connectors_router
+from smshub.carriers.http.endpoints import router as carrier_webhooks_router
+from smshub.carriers.metrics import metrics_endpoint
 from smshub.carriers.simulator.endpoints import router as simulator_router
+from smshub.carriers.smpp.registry import links as smpp_links
 from smshub.compliance.endpoints import router as blocklist_router
 from smshub.config import Settings, get_settings
 from smshub.contacts.endpoints import router as contacts_router
@@ -41,6 +44,7 @@ def api_router() -> APIRouter:
         contacts_router,
         messaging_router,
         connectors_router,
+        carrier_webhooks_router,
         simulator_router,
         blocklist_router,
         events_router,
@@ -72,6 +76,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
 
             runner = app.state.runner = create_worker(settings, app.state.sessions)
             task = asyncio.create_task(runner.run())
+            await smpp_links.start_all()
         try:
             yield
         finally:
@@ -80,6 +85,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
                 await runner.stop(settings.shutdown_grace_s)
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+                await smpp_links.close_all()
             await hub.stop()
             await engine.dispose()
 
@@ -98,5 +104,6 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
     http_errors.install(app)
     app.include_router(api_router())
     app.include_router(web_router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -15,6 +15,7 @@ import signal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from smshub.carriers.simulator import tasks as simulator_tasks
+from smshub.carriers.smpp.registry import links as smpp_links
 from smshub.config import Settings, get_settings
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.db import create_engine, session_factory
@@ -46,6 +47,7 @@ def create_worker(
     worker_id: str | None = None,
 ) -> JobRunner:
     """A runner configured from settings; the caller runs `run()` and later `stop()`."""
+    smpp_links.install(session_factory, clock)
     return JobRunner(
         session_factory,
         registry if registry is not None else build_registry(settings),
@@ -89,11 +91,13 @@ async def run_worker(settings: Settings, registry: JobRegistry | None = None) ->
     try:
         runner = create_worker(settings, sessions, registry)
         runners.append(runner)
+        await smpp_links.start_all()
         kinds = ", ".join(registry.kinds()) or "(none)"
         log.info("worker %s started; job kinds: %s", runner.worker_id, kinds)
         await run_until_signalled(runner, settings.shutdown_grace_s)
         log.info("worker %s stopped", runner.worker_id)
     finally:
+        await smpp_links.close_all()
         await hub.stop()
         await engine.dispose()
 

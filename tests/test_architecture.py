@@ -17,6 +17,13 @@ PURE = {
     "smshub.kit.types",
     "smshub.numbers.rules",
     "smshub.messaging.encoding",
+    "smshub.carriers.throttle",
+    "smshub.carriers.http.signing",
+    "smshub.carriers.smpp.pdu",
+    "smshub.carriers.smpp.text",
+    "smshub.carriers.smpp.receipt",
+    "smshub.carriers.smpp.reassembly",
+    "smshub.carriers.smpp.session",
 }
 IO_MODULES = {
     "sqlalchemy",

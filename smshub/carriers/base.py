@@ -1,7 +1,8 @@
 """The carrier interface and its error tree.
 
 CarrierError
-  ├── TransientCarrierError   try again later (throttled, queue full, link down)
+  ├── TransientCarrierError   try again later (link down, busy)
+  │     └── ThrottledCarrierError  the carrier asked us to slow down: retried, never failed
   ├── PermanentCarrierError   this message will never go (bad destination, refused)
   └── CarrierConfigError      the connector is misconfigured; an operator must act
 """
@@ -21,6 +22,11 @@ class CarrierError(Exception):
 
 class TransientCarrierError(CarrierError):
     pass
+
+
+class ThrottledCarrierError(TransientCarrierError):
+    """Throttled or queue full (SMPP ESME_RTHROTTLED / ESME_RMSGQFUL, HTTP 429): not a
+    fault of the message, so it does not use up the message's tries."""
 
 
 class PermanentCarrierError(CarrierError):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Kind = Literal["simulator"]
+Kind = Literal["simulator", "smpp", "http"]
 
 
 class ConnectorCreate(BaseModel):

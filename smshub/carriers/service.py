@@ -4,17 +4,21 @@ Carrier object that does the sending (K1, K4)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor, check_admin
-from smshub.carriers import schemas
-from smshub.carriers.base import Carrier, CarrierConfigError
+from smshub.carriers import metrics, schemas
+from smshub.carriers.base import Carrier, CarrierConfigError, CarrierError, SubmitResult
+from smshub.carriers.http import registry as http_registry
 from smshub.carriers.simulator.carrier import SimulatorCarrier
 from smshub.carriers.simulator.config import SimulatorConfig
+from smshub.carriers.smpp.carrier import SmppCarrier
+from smshub.carriers.smpp.config import SmppConfig
+from smshub.carriers.smpp.registry import links
 from smshub.kit.cache import cache
 from smshub.kit.errors import InvalidInput, NotFound
 from smshub.kit.validation import invalid_from
@@ -28,6 +32,10 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     try:
         if kind == "simulator":
             return SimulatorConfig.model_validate(config).model_dump()
+        if kind == "smpp":
+            return SmppConfig.model_validate(config).model_dump()
+        if kind == "http":
+            return http_registry.check_config(config)
     except ValidationError as exc:
         err = invalid_from(exc)
         raise InvalidInput(f"config.{err.message}", field=f"config.{err.field}")
@@ -36,7 +44,7 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
 
 def present(connector: Connector) -> schemas.Connector:
     config = {k: v for k, v in connector.config.items() if k not in SECRET_KEYS}
-    status = "bound" if connector.enabled else "disabled"
+    health = _health(connector)
     return schemas.Connector(
         id=connector.id,
         name=connector.name,
@@ -45,9 +53,26 @@ def present(connector: Connector) -> schemas.Connector:
         throughput=connector.throughput,
         enabled=connector.enabled,
         shared=connector.tenant_id is None,
-        health=schemas.Health(status=status),
+        health=health,
         created_at=connector.created_at,
     )
+
+
+def _health(connector: Connector) -> schemas.Health:
+    """Live state of this process's link; a connector without one (the simulator, an
+    HTTP carrier) is up while it is enabled."""
+    if not connector.enabled:
+        return schemas.Health(status="disabled")
+    link = links.links.get(connector.id) if connector.kind == "smpp" else None
+    if connector.kind == "smpp" and link is None:
+        return schemas.Health(status="disconnected", last_error="not bound in this process")
+    if link is not None:
+        status: Literal["bound", "disconnected"] = "bound" if link.bound else "disconnected"
+        return schemas.Health(
+            status=status, last_error=link.last_error, queue_depth=link.queue_depth
+        )
+    errors = metrics.last_errors(connector.id)
+    return schemas.Health(status="bound", last_error=errors[-1][1] if errors else None)
 
 
 def _visible(tenant_id: str):  # type: ignore[no-untyped-def]
@@ -105,10 +130,12 @@ async def update_connector(
     return connector
 
 
-async def check_connector_usable(session: AsyncSession, tenant_id: str, connector_id: str) -> None:
+async def check_connector_usable(
+    session: AsyncSession, tenant_id: str, connector_id: str, field: str = "connector_id"
+) -> None:
     stmt = select(Connector.id).where(Connector.id == connector_id, _visible(tenant_id))
     if (await session.execute(stmt)).first() is None:
-        raise InvalidInput("No such connector.", field="connector_id", code="unknown_connector")
+        raise InvalidInput("No such connector.", field=field, code="unknown_connector")
 
 
 async def connector_for(session: AsyncSession, number: NumberInfo) -> schemas.ConnectorInfo:
@@ -135,7 +162,38 @@ async def connector_for(session: AsyncSession, number: NumberInfo) -> schemas.Co
     return info
 
 
+async def fallback_for(session: AsyncSession, number: NumberInfo) -> schemas.ConnectorInfo | None:
+    """The number's fallback connector (K5), if it has one that is enabled."""
+    if not number.fallback_connector_id:
+        return None
+    ref = number.fallback_connector_id
+
+    async def load() -> schemas.ConnectorInfo | None:
+        found = await session.get(Connector, ref)
+        usable = found is not None and found.enabled
+        visible = found is not None and found.tenant_id in (None, number.tenant_id)
+        return schemas.ConnectorInfo.model_validate(found) if usable and visible else None
+
+    return await cache.get(("fallback_for", number.id, ref), load)
+
+
+def available(connector: schemas.ConnectorInfo) -> bool:
+    """Whether this process can submit through `connector` now (an SMPP bind held by
+    another process cannot)."""
+    return bool(getattr(carrier_for(connector), "available", True))
+
+
+def count_results(connector_id: str, results: Sequence[SubmitResult | CarrierError]) -> None:
+    metrics.count_results(connector_id, results)
+
+
 def carrier_for(connector: schemas.ConnectorInfo) -> Carrier:
     if connector.kind == "simulator":
         return SimulatorCarrier(connector.id, SimulatorConfig.model_validate(connector.config))
+    if connector.kind == "http":
+        return http_registry.carrier(connector.id, connector.config)
+    if connector.kind == "smpp":
+        return SmppCarrier(
+            connector.id, links.link_for(connector.id, connector.config, connector.tenant_id)
+        )
     raise CarrierConfigError(f"connector kind '{connector.kind}' cannot send")

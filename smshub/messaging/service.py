@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smshub.auth import service as auth_service
 from smshub.auth.actor import Actor
 from smshub.auth.schemas import TenantOut
+from smshub.carriers.base import ThrottledCarrierError
 from smshub.compliance import keywords
 from smshub.compliance import service as compliance
 from smshub.kit.clock import Clock, SystemClock
@@ -343,13 +344,16 @@ async def retry_later(
     error: Exception,
     clock: Clock | None = None,
 ) -> None:
-    """A carrier said "not now": queue the message again with backoff, or give up."""
-    if attempt >= SEND_POLICY.max_attempts:
+    """A carrier said "not now": queue the message again with backoff, or give up.
+    Throttling (the carrier asked us to slow down) never gives up: it is not the
+    message's fault."""
+    throttled = isinstance(error, ThrottledCarrierError)
+    if attempt >= SEND_POLICY.max_attempts and not throttled:
         await mark_failed(session, message, f"gave up after {attempt} tries: {error}", clock)
         return
     now = _now(clock)
     await _move(session, message, "queued", str(error)[:500], now)
-    delay = next_delay(SEND_POLICY, attempt, random.random())
+    delay = next_delay(SEND_POLICY, min(attempt, 6) if throttled else attempt, random.random())
     await enqueue(
         session,
         SEND_JOB,

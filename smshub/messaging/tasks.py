@@ -3,24 +3,45 @@
 Send jobs run in batches: one transaction loads the batch's messages, submits them per
 connector and records `sending` and `sent`, so a busy queue costs a few statements per
 batch rather than per message.
+
+Routing (K5): each message goes to its number's primary connector; the messages that
+connector refuses for a reason that allows a retry (link down, busy, throttled) go to the
+number's fallback connector in the same job. The next message tries the primary first
+again, so traffic returns to it as soon as it is back.
+
+Throughput limits: a connector's `throughput` and its `sender_throughput` (per sender
+number) are token buckets shared by every process (`carriers.pacing`); a message that
+gets no token is queued again for when the next token is due.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from smshub.carriers import pacing
 from smshub.carriers import service as carriers_service
-from smshub.carriers.base import CarrierConfigError, OutboundSms, PermanentCarrierError
+from smshub.carriers.base import (
+    CarrierConfigError,
+    CarrierError,
+    OutboundSms,
+    PermanentCarrierError,
+    SubmitResult,
+)
 from smshub.carriers.schemas import ConnectorInfo
-from smshub.kit.jobs import JobContext, JobRegistry
+from smshub.kit.ids import new_id
+from smshub.kit.jobs import JobContext, JobRegistry, enqueue
 from smshub.messaging import repository as repo
 from smshub.messaging import service
 from smshub.models import Message
 from smshub.numbers import service as numbers_service
 
 BATCH = 200
+
+Route = tuple[ConnectorInfo, ConnectorInfo | None]
 
 
 async def dispatch_messages(session: AsyncSession, jobs: list[JobContext]) -> None:
@@ -30,35 +51,65 @@ async def dispatch_messages(session: AsyncSession, jobs: list[JobContext]) -> No
     others' submits."""
     tries = {str(j.payload.get("message_id")): int(j.payload.get("try", 0)) for j in jobs}
     messages = await repo.messages_by_ids(session, list(tries))
-    routed: dict[str, tuple[ConnectorInfo, list[Message]]] = {}
+    routed: dict[str, tuple[ConnectorInfo, list[tuple[Message, ConnectorInfo | None]]]] = {}
     for message in messages:
         if message.status not in ("queued", "sending"):
             continue
-        connector = await _route(session, message)
-        if connector is not None:
-            routed.setdefault(connector.id, (connector, []))[1].append(message)
-    for connector, batch in routed.values():
-        await _submit(session, connector, batch, tries)
+        route = await _route(session, message)
+        if route is not None:
+            connector, fallback = route
+            routed.setdefault(connector.id, (connector, []))[1].append((message, fallback))
+    for connector, items in routed.values():
+        await _submit(session, connector, items, tries)
 
 
-async def _route(session: AsyncSession, message: Message) -> ConnectorInfo | None:
+async def _route(session: AsyncSession, message: Message) -> Route | None:
     number = await numbers_service.number_info(session, message.from_e164)
     if number is None or number.tenant_id != message.tenant_id:
         await service.mark_failed(session, message, f"{message.from_e164} was removed")
         return None
     try:
-        return await carriers_service.connector_for(session, number)
+        connector = await carriers_service.connector_for(session, number)
     except CarrierConfigError as exc:
         await service.mark_failed(session, message, str(exc))
         return None
+    fallback = await carriers_service.fallback_for(session, number)
+    return connector, (fallback if fallback and fallback.id != connector.id else None)
 
 
 async def _submit(
     session: AsyncSession,
     connector: ConnectorInfo,
-    batch: Sequence[Message],
+    items: Sequence[tuple[Message, ConnectorInfo | None]],
     tries: dict[str, int],
 ) -> None:
+    messages = [m for m, _ in items]
+    if not carriers_service.available(connector):
+        batch = messages  # the carrier refuses at once: spend no tokens on it
+    else:
+        batch = await _pace(session, connector, messages, tries)
+    if not batch:
+        return
+    fallbacks = {m.id: f for m, f in items}
+    results = await _send(session, connector, batch)
+    spill: dict[str, tuple[ConnectorInfo, list[Message]]] = {}
+    for message, result in zip(batch, results, strict=True):
+        fallback = fallbacks.get(message.id)
+        retryable = isinstance(result, CarrierError) and not isinstance(
+            result, PermanentCarrierError
+        )
+        if retryable and fallback is not None:
+            spill.setdefault(fallback.id, (fallback, []))[1].append(message)
+            continue
+        await _record(session, connector, message, result, tries)
+    for fallback, moved in spill.values():
+        for message, result in zip(moved, await _send(session, fallback, moved), strict=True):
+            await _record(session, fallback, message, result, tries)
+
+
+async def _send(
+    session: AsyncSession, connector: ConnectorInfo, batch: Sequence[Message]
+) -> list[SubmitResult | CarrierError]:
     carrier = carriers_service.carrier_for(connector)
     for message in batch:
         await service.mark_sending(session, message)
@@ -66,13 +117,55 @@ async def _submit(
         OutboundSms(m.id, m.tenant_id, m.from_e164, m.to_e164, m.body, m.segments) for m in batch
     ]
     results = await carrier.submit_many(session, sms)
-    for message, result in zip(batch, results, strict=True):
-        if isinstance(result, PermanentCarrierError):
-            await service.mark_failed(session, message, str(result))
-        elif isinstance(result, Exception):
-            await service.retry_later(session, message, tries.get(message.id, 0) + 1, result)
-        else:
-            await service.mark_sent(session, message, connector.id, result.carrier_ref)
+    carriers_service.count_results(connector.id, results)
+    return list(results)
+
+
+async def _record(
+    session: AsyncSession,
+    connector: ConnectorInfo,
+    message: Message,
+    result: SubmitResult | CarrierError,
+    tries: dict[str, int],
+) -> None:
+    if isinstance(result, PermanentCarrierError):
+        await service.mark_failed(session, message, str(result))
+    elif isinstance(result, Exception):
+        await service.retry_later(session, message, tries.get(message.id, 0) + 1, result)
+    else:
+        await service.mark_sent(session, message, connector.id, result.carrier_ref)
+
+
+async def _pace(
+    session: AsyncSession, connector: ConnectorInfo, batch: list[Message], tries: dict[str, int]
+) -> list[Message]:
+    """The messages that got a token from every limit; the rest wait for theirs."""
+    sender_rate = float(connector.config.get("sender_throughput", 0) or 0)
+    if connector.throughput <= 0 and sender_rate <= 0:
+        return batch
+    by_sender: dict[str, list[Message]] = {}
+    for message in batch:
+        by_sender.setdefault(message.from_e164, []).append(message)
+    passed: list[Message] = []
+    for sender, messages in by_sender.items():
+        limits = pacing.keys(connector.id, connector.throughput, sender, sender_rate)
+        got = await pacing.take(session, limits, len(messages), time.time())
+        passed += messages[: got.granted]
+        for message in messages[got.granted :]:
+            await _later(session, message, tries.get(message.id, 0), got.retry_in_s)
+    return passed
+
+
+async def _later(session: AsyncSession, message: Message, attempt: int, wait_s: float) -> None:
+    run_at = datetime.now(UTC)
+    await enqueue(
+        session,
+        service.SEND_JOB,
+        {"message_id": message.id, "try": attempt},
+        policy=service.SEND_POLICY,
+        run_at=run_at + timedelta(seconds=wait_s),
+        idempotency_key=f"send:{message.id}:paced:{new_id()}",
+    )
 
 
 def register(registry: JobRegistry) -> None:

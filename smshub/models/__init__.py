@@ -2,7 +2,7 @@
 
 from smshub.kit.db import Base
 from smshub.models.compliance import BlocklistEntry, QuarantinedMessage
-from smshub.models.connector import Connector, SimulatorOutbox
+from smshub.models.connector import CarrierPacing, Connector, SimulatorOutbox
 from smshub.models.contact import Contact, ContactNumber
 from smshub.models.group import CallGroup, GroupMember
 from smshub.models.job import Job
@@ -15,6 +15,7 @@ __all__ = [
     "Base",
     "BlocklistEntry",
     "CallGroup",
+    "CarrierPacing",
     "Connector",
     "Contact",
     "ContactNumber",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smshub.kit.clock import utcnow
@@ -42,3 +42,15 @@ class SimulatorOutbox(Base):
     body: Mapped[str] = mapped_column(String(4000))
     segments: Mapped[int] = mapped_column(Integer, default=1)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CarrierPacing(Base):
+    """A token bucket shared by every process (one row per connector or sender key), so
+    a throughput limit holds however many workers send. See carriers/pacing.py."""
+
+    __tablename__ = "carrier_pacing"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float, default=0.0)
+    # Seconds since the epoch of the last refill: a float keeps the arithmetic exact.
+    at: Mapped[float] = mapped_column(Float, default=0.0)

@@ -33,6 +33,8 @@ class Number(Base):
     sms_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     mms_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     connector_id: Mapped[str | None] = mapped_column(String(26), default=None)
+    # K5: used when the primary connector is down or refuses for a retryable reason.
+    fallback_connector_id: Mapped[str | None] = mapped_column(String(26), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

@@ -22,6 +22,7 @@ class NumberCreate(BaseModel):
     sms_enabled: bool = True
     mms_enabled: bool = False
     connector_id: Ref | None = None
+    fallback_connector_id: Ref | None = None
 
 
 class NumberUpdate(BaseModel):
@@ -31,6 +32,7 @@ class NumberUpdate(BaseModel):
     sms_enabled: bool | None = None
     mms_enabled: bool | None = None
     connector_id: Ref | None = None
+    fallback_connector_id: Ref | None = None
 
 
 class Assignee(BaseModel):
@@ -48,6 +50,7 @@ class Number(BaseModel):
     sms_enabled: bool
     mms_enabled: bool
     connector_id: str | None
+    fallback_connector_id: str | None = None
     created_at: datetime
     assignees: list[Assignee] = Field(default_factory=list)
     group_id: str | None = None
@@ -69,3 +72,4 @@ class NumberInfo(BaseModel):
     status: str
     sms_enabled: bool
     connector_id: str | None
+    fallback_connector_id: str | None = None

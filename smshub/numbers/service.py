@@ -61,8 +61,10 @@ async def list_numbers(
 
 async def create_number(session: AsyncSession, actor: Actor, data: schemas.NumberCreate) -> Number:
     check_admin(actor)
-    if data.connector_id:
-        await carriers_service.check_connector_usable(session, actor.tenant_id, data.connector_id)
+    refs = {"connector_id": data.connector_id, "fallback_connector_id": data.fallback_connector_id}
+    for field, ref in refs.items():
+        if ref:
+            await carriers_service.check_connector_usable(session, actor.tenant_id, ref, field)
     if await repo.live_by_e164(session, data.e164):
         raise _taken(data.e164)
     number = Number(tenant_id=actor.tenant_id, **data.model_dump())
@@ -84,10 +86,12 @@ async def update_number(
 ) -> Number:
     check_admin(actor)
     number = await access_number_by_id(session, actor, number_id)
-    if data.connector_id:
-        await carriers_service.check_connector_usable(session, actor.tenant_id, data.connector_id)
+    refs = {"connector_id": data.connector_id, "fallback_connector_id": data.fallback_connector_id}
+    for field, ref in refs.items():
+        if ref:
+            await carriers_service.check_connector_usable(session, actor.tenant_id, ref, field)
     for field, value in data.model_dump(exclude_unset=True).items():
-        if value is not None or field == "connector_id":
+        if value is not None or field in ("connector_id", "fallback_connector_id"):
             setattr(number, field, value)
     await session.flush()
     return number

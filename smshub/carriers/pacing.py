@@ -1,0 +1,60 @@
+"""Throughput limits shared by every process: token buckets kept in `carrier_pacing`.
+
+The send job asks for as many tokens as it has messages; each bucket row is read with
+SELECT ... FOR UPDATE on PostgreSQL (SQLite has one writer anyway), refilled and spent
+by `throttle.grant`, and written back in the job's transaction. Messages that get no
+token are queued again for the moment the next token is due: no worker sleeps while
+holding a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from smshub.carriers.throttle import Bucket, Grant, grant
+from smshub.models import CarrierPacing
+
+
+def keys(
+    connector_id: str, connector_rate: int, sender: str, sender_rate: float
+) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    if connector_rate > 0:
+        out.append((f"connector:{connector_id}", float(connector_rate)))
+    if sender_rate > 0:
+        out.append((f"sender:{sender}", sender_rate))
+    return out
+
+
+async def take(
+    session: AsyncSession, limits: Sequence[tuple[str, float]], wanted: int, now: float
+) -> Grant:
+    """Tokens for up to `wanted` messages from every limit in `limits` (key, rate)."""
+    if not limits or wanted <= 0:
+        return Grant(wanted, (), 0.0)
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    names = [k for k, _ in limits]
+    await session.execute(
+        insert(CarrierPacing)
+        .values([{"key": k, "tokens": 0.0, "at": now} for k in names])
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    stmt = select(CarrierPacing).where(CarrierPacing.key.in_(names)).order_by(CarrierPacing.key)
+    if dialect == "postgresql":
+        stmt = stmt.with_for_update()
+    rows = {
+        r.key: r
+        for r in (await session.execute(stmt.execution_options(populate_existing=True))).scalars()
+    }
+    buckets = [Bucket(rate, rows[k].tokens, rows[k].at) for k, rate in limits]
+    result = grant(buckets, wanted, now)
+    for (k, _), bucket in zip(limits, result.buckets, strict=True):
+        rows[k].tokens, rows[k].at = bucket.tokens, bucket.at
+    await session.flush()
+    return result
