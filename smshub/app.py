@@ -21,6 +21,7 @@ from smshub.groups.endpoints import router as groups_router
 from smshub.kit import http_errors
 from smshub.kit.db import create_engine, session_factory
 from smshub.kit.outbox import session_info
+from smshub.lists.endpoints import router as lists_router
 from smshub.messaging.batcher import SendBatcher
 from smshub.messaging.endpoints import router as messaging_router
 from smshub.numbers.endpoints import router as numbers_router
@@ -43,6 +44,7 @@ def api_router() -> APIRouter:
         connectors_router,
         simulator_router,
         blocklist_router,
+        lists_router,
         events_router,
     )
     for router in routers:

@@ -17,6 +17,8 @@ PURE = {
     "smshub.kit.types",
     "smshub.numbers.rules",
     "smshub.messaging.encoding",
+    "smshub.lists.csvimport",
+    "smshub.campaigns.planning",
 }
 IO_MODULES = {
     "sqlalchemy",

@@ -1,6 +1,14 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from smshub.kit.db import Base
+from smshub.models.campaign import (
+    Campaign,
+    CampaignRecipient,
+    CampaignSend,
+    ComplianceKeyword,
+    ListEntry,
+    RecipientList,
+)
 from smshub.models.compliance import BlocklistEntry, QuarantinedMessage
 from smshub.models.connector import Connector, SimulatorOutbox
 from smshub.models.contact import Contact, ContactNumber
@@ -15,6 +23,10 @@ __all__ = [
     "Base",
     "BlocklistEntry",
     "CallGroup",
+    "Campaign",
+    "CampaignRecipient",
+    "CampaignSend",
+    "ComplianceKeyword",
     "Connector",
     "Contact",
     "ContactNumber",
@@ -22,11 +34,13 @@ __all__ = [
     "ConversationState",
     "GroupMember",
     "Job",
+    "ListEntry",
     "Message",
     "MessageEvent",
     "Number",
     "NumberAssignment",
     "QuarantinedMessage",
+    "RecipientList",
     "SimulatorOutbox",
     "Tenant",
     "User",

@@ -64,9 +64,23 @@ ADMIN_ONLY = {
     ("POST", "/api/v1/connectors"),
     ("PATCH", "/api/v1/connectors/{connector_id}"),
     ("POST", "/api/v1/simulator/inbound"),
+    # Lists, blocklist and keywords (issue 5).
+    ("POST", "/api/v1/lists"),
+    ("PATCH", "/api/v1/lists/{list_id}"),
+    ("DELETE", "/api/v1/lists/{list_id}"),
+    ("POST", "/api/v1/lists/{list_id}/entries"),
+    ("PATCH", "/api/v1/lists/{list_id}/entries/{entry_id}"),
+    ("DELETE", "/api/v1/lists/{list_id}/entries/{entry_id}"),
+    ("POST", "/api/v1/lists/{list_id}/import"),
+    ("POST", "/api/v1/blocklist"),
+    ("DELETE", "/api/v1/blocklist/{e164}"),
+    ("POST", "/api/v1/blocklist/import"),
+    ("PUT", "/api/v1/compliance/keywords"),
 }
 ADMIN_ONLY_READS = [
     "/api/v1/blocklist",
+    "/api/v1/lists",
+    "/api/v1/compliance/keywords",
     "/api/v1/quarantine",
     "/api/v1/connectors",
     "/api/v1/simulator/outbox",
