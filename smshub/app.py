@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from smshub.auth.endpoints import router as auth_router
+from smshub.campaigns.endpoints import router as campaigns_router
 from smshub.carriers.endpoints import router as connectors_router
 from smshub.carriers.simulator.endpoints import router as simulator_router
 from smshub.compliance.endpoints import router as blocklist_router
@@ -45,6 +46,7 @@ def api_router() -> APIRouter:
         simulator_router,
         blocklist_router,
         lists_router,
+        campaigns_router,
         events_router,
     )
     for router in routers:

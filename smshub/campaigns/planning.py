@@ -16,6 +16,10 @@ from phonenumbers import timezone as phone_timezone
 
 TICK_S: Final = 0.2  # the dispatcher wakes five times a second
 MAX_BATCH: Final = 500
+# A tick's job is claimable this long before its planned time and waits for it in the
+# handler, so the runner's poll interval does not blur the pace.
+LEAD_S: Final = 1.0
+PROGRESS_EVERY: Final = 5  # ticks between campaign.progress events (about one a second)
 _HHMM: Final = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
