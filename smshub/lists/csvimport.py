@@ -11,9 +11,13 @@ than `MAX_LINE` bytes is reported as a row error and skipped, never held in memo
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
+
+import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 from smshub.numbers.rules import to_e164
 
@@ -22,6 +26,7 @@ MAX_VALUE: Final = 64
 NUMBER_COLUMNS: Final = ("number", "phone", "mobile", "e164", "msisdn")
 SEPARATORS: Final = (";", ",", "\t")
 _TOO_LONG: Final = "\x00too-long\x00"
+_PLAIN_E164: Final = re.compile(r"^\+[1-9]\d{6,14}$")
 
 INVALID: Final = "invalid E.164 number"
 DUPLICATE: Final = "duplicate"
@@ -91,6 +96,8 @@ def iter_lines(chunks: Iterable[bytes]) -> Iterator[tuple[int, str]]:
 
 
 def _split(line: str, separator: str) -> list[str]:
+    if '"' not in line:  # the common case, ten times faster than a csv.reader
+        return [value.lstrip() for value in line.split(separator)]
     return next(csv.reader([line], delimiter=separator, skipinitialspace=True), [])
 
 
@@ -126,7 +133,26 @@ def normalize(value: str, region: str | None) -> str | None:
         return None
     if value.startswith("00"):
         value = "+" + value[2:]
+    if _PLAIN_E164.match(value):
+        fast = _valid_plain_e164(value)
+        if fast is not None:
+            return value if fast else None
     return to_e164(value, region)
+
+
+def _valid_plain_e164(value: str) -> bool | None:
+    """Validity of '+digits' without phonenumbers' parser (a third of the cost of a
+    100,000-row import); None when the fast path does not apply (leading zeros)."""
+    digits = value[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[size:]
+            if not national or national[0] == "0":
+                return None
+            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            return bool(phonenumbers.is_valid_number(number))
+    return False
 
 
 def read_rows(

@@ -59,3 +59,10 @@ def test_template_has_a_number_column() -> None:
 def test_chunk_boundaries_do_not_change_the_result(chunk: int) -> None:
     text = "\ufeffnumber;name\r\n+14155550101;Å\r\n\r\n4155550102;B\n+1;C\n".encode()
     assert _read(text, chunk=chunk) == _read(text, chunk=len(text))
+
+
+@given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
+def test_fast_e164_path_agrees_with_phonenumbers(value: str) -> None:
+    from smshub.numbers.rules import to_e164
+
+    assert c.normalize(value, None) == to_e164(value, None)
