@@ -17,7 +17,7 @@ from smshub.kit.errors import InvalidInput, NotFound
 from smshub.kit.ids import new_id
 from smshub.models import BlocklistEntry, ComplianceKeyword
 
-IN_BATCH = 500
+IN_BATCH = 2000
 
 
 async def opt_out(

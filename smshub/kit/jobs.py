@@ -226,6 +226,24 @@ async def enqueue(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def enqueue_many(
+    session: AsyncSession,
+    kind: str,
+    payloads: Sequence[tuple[Mapping[str, Any], str]],
+    *,
+    policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
+) -> None:
+    """`enqueue` for many (payload, idempotency_key) pairs in one executemany statement;
+    a key already taken is skipped, as with `enqueue`."""
+    if not payloads:
+        return
+    rows = [_job_values(kind, p, policy or RetryPolicy(), key, None, clock) for p, key in payloads]
+    dialect = session.get_bind().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(Job)
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]), rows)
+
+
 def _job_values(
     kind: str,
     payload: Mapping[str, Any],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor, check_admin
@@ -19,6 +19,12 @@ from smshub.lists import csvimport, importer, schemas
 from smshub.models import ListEntry, RecipientList
 
 EXPORT_PAGE = 2000
+ENTRIES = cast(Table, ListEntry.__table__)  # Core inserts: no ORM bookkeeping per row
+
+
+async def _is_empty(session: AsyncSession, list_id: str) -> bool:
+    stmt = select(ListEntry.id).where(ListEntry.list_id == list_id).limit(1)
+    return (await session.execute(stmt)).first() is None
 
 
 async def access_list_by_id(session: AsyncSession, actor: Actor, list_id: str) -> RecipientList:
@@ -167,20 +173,24 @@ async def import_entries(
 ) -> schemas.ImportReport:
     """Stream a CSV into the list: bad rows are reported, good ones kept (B1)."""
     found = await access_list_by_id(session, actor, list_id)
+    # A new list cannot hold duplicates of the file: skip the per-batch lookups.
+    was_empty = await _is_empty(session, found.id)
 
     async def store(batch: list[csvimport.Accepted]) -> tuple[set[str], int]:
         numbers = [row.e164 for row in batch]
-        stmt = select(ListEntry.e164).where(
-            ListEntry.list_id == found.id, ListEntry.e164.in_(numbers)
-        )
-        present = set((await session.execute(stmt)).scalars())
+        present: set[str] = set()
+        if not was_empty:
+            stmt = select(ListEntry.e164).where(
+                ListEntry.list_id == found.id, ListEntry.e164.in_(numbers)
+            )
+            present = set((await session.execute(stmt)).scalars())
         rows = [
             {"id": new_id(), "list_id": found.id, "e164": r.e164, "fields": r.fields}
             for r in batch
             if r.e164 not in present
         ]
         if rows:
-            await session.execute(insert(ListEntry), rows)
+            await session.execute(ENTRIES.insert(), rows)
         blocked = await compliance.blocklisted_among(session, actor.tenant_id, numbers)
         return present, len(blocked - present)
 
