@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import ValidationError
 
-from smshub.campaigns import schemas, service
+from smshub.campaigns import schemas, service, views
 from smshub.kit.deps import DB, AdminActor, Cursor, Limit
 from smshub.kit.pagination import Page
 from smshub.kit.validation import invalid_from
@@ -40,7 +40,7 @@ async def create_campaign(
     """A draft campaign to a predefined list (`list_id`). For an uploaded CSV, use
     `POST /campaigns/import`."""
     campaign = await service.create_from_list(session, actor, data)
-    return await service.present(session, campaign)
+    return await views.present(session, campaign)
 
 
 @router.post("/campaigns/import", response_model=CreatedFromCsv, status_code=201)
@@ -78,14 +78,14 @@ async def create_campaign_from_csv(
     campaign, report = await service.create_from_csv(
         session, actor, fields, importer.chunks_of(file.file), country
     )
-    shown = await service.present(session, campaign)
+    shown = await views.present(session, campaign)
     return CreatedFromCsv(**shown.model_dump(by_alias=True), report=report)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=schemas.Campaign)
 async def get_campaign(session: DB, actor: AdminActor, campaign_id: str) -> schemas.Campaign:
     campaign = await service.access_campaign_by_id(session, actor, campaign_id)
-    return await service.present(session, campaign)
+    return await views.present(session, campaign)
 
 
 @router.patch("/campaigns/{campaign_id}", response_model=schemas.Campaign)
@@ -93,7 +93,7 @@ async def update_campaign(
     session: DB, actor: AdminActor, campaign_id: str, data: schemas.CampaignUpdate
 ) -> schemas.Campaign:
     campaign = await service.update_campaign(session, actor, campaign_id, data)
-    return await service.present(session, campaign)
+    return await views.present(session, campaign)
 
 
 @router.get("/campaigns/{campaign_id}/preview", response_model=schemas.Preview)
@@ -103,7 +103,7 @@ async def preview_campaign(
     campaign_id: str,
     price_per_segment: Annotated[float | None, Query(ge=0, le=100)] = None,
 ) -> schemas.Preview:
-    return await service.preview(session, actor, campaign_id, price_per_segment)
+    return await views.preview(session, actor, campaign_id, price_per_segment)
 
 
 @router.get("/campaigns/{campaign_id}/recipients", response_model=Page[schemas.Recipient])
@@ -118,25 +118,25 @@ async def list_recipients(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[schemas.Recipient]:
-    return await service.list_recipients(
+    return await views.list_recipients(
         session, actor, campaign_id, status=status, cursor=cursor, limit=limit
     )
 
 
 @router.post("/campaigns/{campaign_id}/start", response_model=schemas.Campaign)
 async def start_campaign(session: DB, actor: AdminActor, campaign_id: str) -> schemas.Campaign:
-    return await service.present(session, await service.start_campaign(session, actor, campaign_id))
+    return await views.present(session, await service.start_campaign(session, actor, campaign_id))
 
 
 @router.post("/campaigns/{campaign_id}/stop", response_model=schemas.Campaign)
 async def stop_campaign(session: DB, actor: AdminActor, campaign_id: str) -> schemas.Campaign:
-    return await service.present(session, await service.stop_campaign(session, actor, campaign_id))
+    return await views.present(session, await service.stop_campaign(session, actor, campaign_id))
 
 
 @router.post("/campaigns/{campaign_id}/restart", response_model=schemas.Campaign)
 async def restart_campaign(session: DB, actor: AdminActor, campaign_id: str) -> schemas.Campaign:
     """Run a stopped campaign again: only recipients not yet sent get a message."""
-    return await service.present(session, await service.start_campaign(session, actor, campaign_id))
+    return await views.present(session, await service.start_campaign(session, actor, campaign_id))
 
 
 @router.post("/messages/bulk", response_model=schemas.Campaign, status_code=202)
@@ -144,4 +144,4 @@ async def send_bulk(session: DB, actor: AdminActor, data: schemas.BulkSend) -> s
     """One body to many numbers, with the campaigns' rules: rate, quiet hours none,
     blocklist checked at send time. It runs as a campaign, returned here."""
     campaign = await service.send_bulk(session, actor, data)
-    return await service.present(session, campaign)
+    return await views.present(session, campaign)

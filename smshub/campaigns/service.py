@@ -7,12 +7,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth import service as auth_service
 from smshub.auth.actor import Actor, check_admin
-from smshub.campaigns import planning, schemas
+from smshub.campaigns import planning, schemas, views
 from smshub.compliance import service as compliance
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, InvalidInput, NotFound
@@ -23,14 +23,11 @@ from smshub.kit.pagination import Page, check_cursor, next_cursor
 from smshub.lists import csvimport, importer
 from smshub.lists import service as lists_service
 from smshub.lists.schemas import ImportReport
-from smshub.messaging import encoding
 from smshub.messaging import service as messaging
 from smshub.models import (
-    BlocklistEntry,
     Campaign,
     CampaignRecipient,
     CampaignSend,
-    Message,
     User,
 )
 from smshub.numbers import service as numbers_service
@@ -53,12 +50,7 @@ def _now(clock: Clock | None) -> datetime:
     return (clock or SystemClock()).now()
 
 
-async def access_campaign_by_id(session: AsyncSession, actor: Actor, campaign_id: str) -> Campaign:
-    check_admin(actor)
-    found = await session.get(Campaign, campaign_id)
-    if found is None or found.tenant_id != actor.tenant_id:
-        raise NotFound("No such campaign.", field="campaign_id")
-    return found
+access_campaign_by_id = views.access_campaign_by_id
 
 
 async def _check_fields(
@@ -249,170 +241,8 @@ async def list_campaigns(
     rows = (
         (await session.execute(stmt.order_by(Campaign.id.desc()).limit(limit + 1))).scalars().all()
     )
-    items = [await present(session, c) for c in rows[:limit]]
+    items = [await views.present(session, c) for c in rows[:limit]]
     return Page(items=items, next_cursor=next_cursor(rows, limit))
-
-
-async def counts(session: AsyncSession, campaign_id: str) -> schemas.Counts:
-    """Counted from the recipients (and their messages), so always consistent with them."""
-    stmt = (
-        select(CampaignRecipient.status, CampaignRecipient.reason, Message.status, func.count())
-        .select_from(CampaignRecipient)
-        .outerjoin(Message, Message.id == CampaignRecipient.message_id)
-        .where(CampaignRecipient.campaign_id == campaign_id)
-        .group_by(CampaignRecipient.status, CampaignRecipient.reason, Message.status)
-    )
-    out = schemas.Counts()
-    for status, reason, message_status, n in (await session.execute(stmt)).all():
-        out.total += n
-        if status == "pending":
-            key = "pending"
-        elif status == "skipped":
-            key = (
-                f"skipped_{reason}" if f"skipped_{reason}" in out.model_fields else "skipped_other"
-            )
-        elif message_status in ("sent", "delivered", "failed"):
-            key = message_status
-        else:
-            key = "queued"
-        setattr(out, key, getattr(out, key) + n)
-    return out
-
-
-async def present(session: AsyncSession, campaign: Campaign) -> schemas.Campaign:
-    return schemas.Campaign(
-        id=campaign.id,
-        name=campaign.name,
-        status=campaign.status,  # type: ignore[arg-type]
-        sender_type=campaign.sender_type,
-        from_=campaign.from_e164,
-        body=campaign.body,
-        rating_user_id=campaign.rating_user_id,
-        list_id=campaign.list_id,
-        columns=campaign.columns,
-        rate=campaign.rate,
-        quiet_start=campaign.quiet_start,
-        quiet_end=campaign.quiet_end,
-        counts=await counts(session, campaign.id),
-        created_at=campaign.created_at,
-        started_at=campaign.started_at,
-        completed_at=campaign.completed_at,
-    )
-
-
-async def list_recipients(
-    session: AsyncSession,
-    actor: Actor,
-    campaign_id: str,
-    *,
-    status: str | None,
-    cursor: str | None,
-    limit: int,
-) -> Page[schemas.Recipient]:
-    campaign = await access_campaign_by_id(session, actor, campaign_id)
-    stmt = (
-        select(CampaignRecipient, Message.status)
-        .outerjoin(Message, Message.id == CampaignRecipient.message_id)
-        .where(CampaignRecipient.campaign_id == campaign.id)
-    )
-    if status in ("pending", "skipped"):
-        stmt = stmt.where(CampaignRecipient.status == status)
-    elif status:
-        stmt = stmt.where(Message.status == status)
-    if check_cursor(cursor):
-        stmt = stmt.where(CampaignRecipient.id > cursor)
-    rows = (await session.execute(stmt.order_by(CampaignRecipient.id).limit(limit + 1))).all()
-    items = [
-        schemas.Recipient(
-            id=r.id,
-            row=r.row,
-            e164=r.e164,
-            value=r.value,
-            status=(
-                m if r.status == "queued" and m in ("sent", "delivered", "failed") else r.status
-            ),
-            reason=r.reason,
-            message_id=r.message_id,
-        )
-        for r, m in rows[:limit]
-    ]
-    return Page(items=items, next_cursor=next_cursor([r for r, _ in rows], limit))
-
-
-async def preview(
-    session: AsyncSession, actor: Actor, campaign_id: str, price_per_segment: float | None = None
-) -> schemas.Preview:
-    """What a start would send: the recipients, the invalid, duplicate and blocklisted
-    ones, and the segments of the rendered bodies (worst case and total)."""
-    campaign = await access_campaign_by_id(session, actor, campaign_id)
-    c = await counts(session, campaign.id)
-    blocked_stmt = (
-        select(func.count())
-        .select_from(CampaignRecipient)
-        .join(
-            BlocklistEntry,
-            and_(
-                BlocklistEntry.tenant_id == campaign.tenant_id,
-                BlocklistEntry.e164 == CampaignRecipient.e164,
-            ),
-        )
-        .where(CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.status == "pending")
-    )
-    blocked = int((await session.execute(blocked_stmt)).scalar_one())
-    tenant = await auth_service.tenant_policy(session, campaign.tenant_id)
-    sendable = c.pending - blocked
-    seg_max, seg_total, enc, sample = 0, 0, "GSM-7", []
-    if not planning.placeholders(campaign.body):
-        info = encoding.analyze(campaign.body, smart=tenant.smart_encoding)
-        seg_max, seg_total, enc = info.segments, info.segments * sendable, info.encoding
-        sample = [campaign.body]
-    else:
-        async for fields in _pending_fields(session, campaign):
-            info = encoding.analyze(
-                planning.render(campaign.body, fields), smart=tenant.smart_encoding
-            )
-            seg_max, seg_total = max(seg_max, info.segments), seg_total + info.segments
-            enc = "UCS-2" if info.encoding == "UCS-2" else enc
-            if len(sample) < 3:
-                sample.append(info.text)
-    cost = round(seg_total * price_per_segment, 4) if price_per_segment is not None else None
-    return schemas.Preview(
-        recipients=c.total,
-        sendable=sendable,
-        invalid=c.skipped_invalid,
-        duplicate=c.skipped_duplicate,
-        blocklisted=blocked + c.skipped_blocklisted,
-        segments_max=seg_max,
-        segments_total=seg_total,
-        encoding=enc,
-        estimated_cost=cost,
-        sample=sample,
-    )
-
-
-async def _pending_fields(session: AsyncSession, campaign: Campaign):  # type: ignore[no-untyped-def]
-    """The fields of each pending, not blocklisted recipient, page by page."""
-    after = ""
-    while True:
-        stmt = (
-            select(CampaignRecipient.id, CampaignRecipient.e164, CampaignRecipient.fields)
-            .where(
-                CampaignRecipient.campaign_id == campaign.id,
-                CampaignRecipient.status == "pending",
-                CampaignRecipient.id > after,
-            )
-            .order_by(CampaignRecipient.id)
-            .limit(COPY_PAGE)
-        )
-        rows = (await session.execute(stmt)).all()
-        numbers = [r.e164 for r in rows if r.e164]
-        blocked = await compliance.blocklisted_among(session, campaign.tenant_id, numbers)
-        for row in rows:
-            if row.e164 not in blocked:
-                yield row.fields
-        if len(rows) < COPY_PAGE:
-            return
-        after = rows[-1].id
 
 
 async def start_campaign(
@@ -465,7 +295,7 @@ async def _progress(session: AsyncSession, campaign: Campaign) -> None:
     data = {
         "id": campaign.id,
         "status": campaign.status,
-        "counts": (await counts(session, campaign.id)).model_dump(),
+        "counts": (await views.counts(session, campaign.id)).model_dump(),
     }
     emit(
         session,

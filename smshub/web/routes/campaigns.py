@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from smshub.campaigns import schemas as campaign_schemas
 from smshub.campaigns import service as campaigns
+from smshub.campaigns import views as campaign_views
 from smshub.compliance import service as compliance
 from smshub.kit.deps import DB
 from smshub.kit.errors import SmshubError
@@ -89,8 +90,8 @@ async def campaign_page(
     request: Request, session: DB, actor: AdminActor, campaign_id: str
 ) -> Response:
     campaign = await campaigns.access_campaign_by_id(session, actor, campaign_id)
-    shown = await campaigns.present(session, campaign)
-    preview = await campaigns.preview(session, actor, campaign_id)
+    shown = await campaign_views.present(session, campaign)
+    preview = await campaign_views.preview(session, actor, campaign_id)
     return render(
         request,
         "campaigns/campaign.html",
