@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth import service as auth_service
@@ -25,9 +25,11 @@ from smshub.lists import service as lists_service
 from smshub.lists.schemas import ImportReport
 from smshub.messaging import service as messaging
 from smshub.models import (
+    BlocklistEntry,
     Campaign,
     CampaignRecipient,
     CampaignSend,
+    Message,
     User,
 )
 from smshub.numbers import service as numbers_service
@@ -442,3 +444,33 @@ async def send_bulk(
         rows.append(item)
     await _insert_recipients(session, rows)
     return await start_campaign(session, actor, campaign.id, clock)
+
+
+async def hold_opted_out(session: AsyncSession, messages: Sequence[Message]) -> set[str]:
+    """Campaign messages still queued whose recipient has since been blocklisted (a STOP
+    arrived after the dispatcher queued them): fail them and mark their recipients
+    skipped, so nothing more goes out. Returns their ids. One query per send batch."""
+    queued = [m for m in messages if m.status in ("queued", "sending")]
+    if not queued:
+        return set()
+    stmt = (
+        select(CampaignSend.message_id, CampaignSend.recipient_id)
+        .join(Message, Message.id == CampaignSend.message_id)
+        .join(
+            BlocklistEntry,
+            and_(
+                BlocklistEntry.tenant_id == Message.tenant_id,
+                BlocklistEntry.e164 == Message.to_e164,
+            ),
+        )
+        .where(CampaignSend.message_id.in_([m.id for m in queued]))
+    )
+    found = {mid: rid for mid, rid in (await session.execute(stmt)).all()}
+    for message in queued:
+        if message.id in found:
+            await messaging.mark_failed(session, message, "the recipient opted out")
+            recipient = await session.get(CampaignRecipient, found[message.id])
+            if recipient is not None:
+                recipient.status, recipient.reason = "skipped", "blocklisted"
+    await session.flush()
+    return set(found)

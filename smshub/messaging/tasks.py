@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from smshub.campaigns import service as campaigns_service
 from smshub.carriers import service as carriers_service
 from smshub.carriers.base import CarrierConfigError, OutboundSms, PermanentCarrierError
 from smshub.carriers.schemas import ConnectorInfo
@@ -30,9 +31,10 @@ async def dispatch_messages(session: AsyncSession, jobs: list[JobContext]) -> No
     others' submits."""
     tries = {str(j.payload.get("message_id")): int(j.payload.get("try", 0)) for j in jobs}
     messages = await repo.messages_by_ids(session, list(tries))
+    held = await campaigns_service.hold_opted_out(session, messages)
     routed: dict[str, tuple[ConnectorInfo, list[Message]]] = {}
     for message in messages:
-        if message.status not in ("queued", "sending"):
+        if message.status not in ("queued", "sending") or message.id in held:
             continue
         connector = await _route(session, message)
         if connector is not None:

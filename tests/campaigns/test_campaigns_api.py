@@ -142,6 +142,23 @@ async def test_stop_mid_campaign_blocks_every_campaign_but_not_people(tenants, a
     assert (await _outbox(app)).count(NUMBERS[1]) == 2
 
 
+async def test_stop_after_queueing_holds_the_queued_message(tenants, app):
+    m = await messaging_tenant(await tenants.make())
+    camp = await _campaign(m, await _list(m, NUMBERS[:2]), rate=1)
+    await m.t.admin.post(f"/api/v1/campaigns/{camp['id']}/start")
+    runner = create_worker(app.state.settings, app.state.sessions)
+    tick = await runner.claim(1, kinds=(service.DISPATCH_JOB,))
+    await runner.execute(tick[0])  # NUMBERS[0]'s message is queued, not yet sent
+    await m.inbound(NUMBERS[0], "STOP")
+    await run_jobs(app)
+    sent = await _outbox(app)
+    assert sent.count(NUMBERS[0]) == 1  # the opt-out confirmation only
+    assert NUMBERS[1] in sent
+    counts = (await m.t.admin.get(f"/api/v1/campaigns/{camp['id']}")).json()["counts"]
+    assert counts["skipped_blocklisted"] == 1 and counts["failed"] == 0
+    assert counts["sent"] + counts["delivered"] == 1
+
+
 async def test_stop_then_restart_sends_nothing_twice(tenants, app):
     m = await messaging_tenant(await tenants.make())
     camp = await _campaign(m, await _list(m, NUMBERS), rate=1)
