@@ -9,6 +9,7 @@ import os
 import sys
 
 from bench import inbound, outbound, smpp
+from bench import campaigns, inbound, outbound
 
 ENGINES = os.environ.get("SMSHUB_BENCH_ENGINES", "sqlite,postgres")
 
@@ -21,6 +22,8 @@ def main() -> None:
     inbound.main()
     sys.argv = ["smpp", "--engines", ENGINES, "-n", n]
     smpp.main()
+    sys.argv = ["campaigns", "--engines", ENGINES]
+    campaigns.main()
 
 
 if __name__ == "__main__":

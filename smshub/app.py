@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from smshub.auth.endpoints import router as auth_router
+from smshub.campaigns.endpoints import router as campaigns_router
 from smshub.carriers.endpoints import router as connectors_router
 from smshub.carriers.http.endpoints import router as carrier_webhooks_router
 from smshub.carriers.metrics import metrics_endpoint
@@ -24,6 +25,7 @@ from smshub.groups.endpoints import router as groups_router
 from smshub.kit import http_errors
 from smshub.kit.db import create_engine, session_factory
 from smshub.kit.outbox import session_info
+from smshub.lists.endpoints import router as lists_router
 from smshub.messaging.batcher import SendBatcher
 from smshub.messaging.endpoints import router as messaging_router
 from smshub.numbers.endpoints import router as numbers_router
@@ -47,6 +49,8 @@ def api_router() -> APIRouter:
         carrier_webhooks_router,
         simulator_router,
         blocklist_router,
+        lists_router,
+        campaigns_router,
         events_router,
     )
     for router in routers:

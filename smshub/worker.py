@@ -14,6 +14,7 @@ import signal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from smshub.campaigns import tasks as campaign_tasks
 from smshub.carriers.simulator import tasks as simulator_tasks
 from smshub.carriers.smpp.registry import links as smpp_links
 from smshub.config import Settings, get_settings
@@ -33,6 +34,7 @@ def build_registry(settings: Settings) -> JobRegistry:
     registry = JobRegistry()
     messaging_tasks.register(registry)
     simulator_tasks.register(registry)
+    campaign_tasks.register(registry)
     if settings.enable_test_jobs:
         register_test_jobs(registry)
     return registry

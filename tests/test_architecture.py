@@ -24,6 +24,8 @@ PURE = {
     "smshub.carriers.smpp.receipt",
     "smshub.carriers.smpp.reassembly",
     "smshub.carriers.smpp.session",
+    "smshub.lists.csvimport",
+    "smshub.campaigns.planning",
 }
 IO_MODULES = {
     "sqlalchemy",

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor, check_admin
+from smshub.compliance import keywords
 from smshub.kit.clock import Clock, SystemClock
+from smshub.kit.errors import InvalidInput, NotFound
 from smshub.kit.ids import new_id
-from smshub.models import BlocklistEntry
+from smshub.models import BlocklistEntry, ComplianceKeyword
+
+IN_BATCH = 2000
 
 
 async def opt_out(
@@ -62,3 +67,105 @@ async def list_blocklist(
     return (
         (await session.execute(stmt.order_by(BlocklistEntry.id).limit(limit + 1))).scalars().all()
     )
+
+
+async def blocklisted_among(
+    session: AsyncSession, tenant_id: str, numbers: Sequence[str]
+) -> set[str]:
+    """Which of these numbers the tenant blocklists (one indexed query per batch)."""
+    found: set[str] = set()
+    for start in range(0, len(numbers), IN_BATCH):
+        part = numbers[start : start + IN_BATCH]
+        stmt = select(BlocklistEntry.e164).where(
+            BlocklistEntry.tenant_id == tenant_id, BlocklistEntry.e164.in_(part)
+        )
+        found.update((await session.execute(stmt)).scalars())
+    return found
+
+
+async def add_entry(
+    session: AsyncSession, actor: Actor, e164: str, clock: Clock | None = None
+) -> BlocklistEntry:
+    """An admin blocklists a number by hand (source `manual`); adding it again is a no-op."""
+    check_admin(actor)
+    await _add(session, actor.tenant_id, e164, "manual", clock)
+    return await access_entry(session, actor, e164)
+
+
+async def access_entry(session: AsyncSession, actor: Actor, e164: str) -> BlocklistEntry:
+    check_admin(actor)
+    stmt = select(BlocklistEntry).where(
+        BlocklistEntry.tenant_id == actor.tenant_id, BlocklistEntry.e164 == e164
+    )
+    entry = (await session.execute(stmt)).scalar_one_or_none()
+    if entry is None:
+        raise NotFound(f"{e164} is not on the blocklist.", field="e164")
+    return entry
+
+
+async def remove_entry(session: AsyncSession, actor: Actor, e164: str) -> None:
+    entry = await access_entry(session, actor, e164)
+    await session.delete(entry)
+    await session.flush()
+
+
+async def add_many(
+    session: AsyncSession, tenant_id: str, numbers: Sequence[str], source: str, now: datetime
+) -> set[str]:
+    """Insert numbers not yet blocklisted; returns those that already were."""
+    present = await blocklisted_among(session, tenant_id, numbers)
+    rows = [
+        {"id": new_id(), "tenant_id": tenant_id, "e164": n, "source": source, "created_at": now}
+        for n in numbers
+        if n not in present
+    ]
+    if rows:
+        await session.execute(insert(BlocklistEntry), rows)
+    return present
+
+
+async def list_keywords(session: AsyncSession, actor: Actor) -> Sequence[ComplianceKeyword]:
+    check_admin(actor)
+    stmt = select(ComplianceKeyword).where(ComplianceKeyword.tenant_id == actor.tenant_id)
+    return (await session.execute(stmt.order_by(ComplianceKeyword.word))).scalars().all()
+
+
+async def set_keywords(
+    session: AsyncSession, actor: Actor, words: Mapping[str, Sequence[str]]
+) -> Sequence[ComplianceKeyword]:
+    """Replace the tenant's own keywords: {"opt_out": [...], "opt_in": [...], "help": [...]}."""
+    check_admin(actor)
+    seen: dict[str, str] = {}
+    for action, items in words.items():
+        for word in items:
+            norm = keywords.normalize(word)
+            if norm in seen and seen[norm] != action:
+                raise InvalidInput(
+                    f"keywords: {norm} cannot be both {seen[norm]} and {action}.",
+                    field=f"keywords.{action}",
+                    code="keyword_conflict",
+                )
+            seen[norm] = action
+    await session.execute(
+        delete(ComplianceKeyword).where(ComplianceKeyword.tenant_id == actor.tenant_id)
+    )
+    for word, action in seen.items():
+        session.add(ComplianceKeyword(tenant_id=actor.tenant_id, word=word, action=action))
+    await session.flush()
+    return await list_keywords(session, actor)
+
+
+async def keyword_action(
+    session: AsyncSession, tenant_id: str, body: str
+) -> keywords.Action | None:
+    """What an inbound message asks for: the built-in words plus the tenant's own."""
+    word = keywords.normalize(body)
+    if not word or " " in word:
+        return None
+    stmt = select(ComplianceKeyword.action).where(
+        ComplianceKeyword.tenant_id == tenant_id, ComplianceKeyword.word == word
+    )
+    custom = (await session.execute(stmt)).scalar_one_or_none()
+    if custom in ("opt_out", "opt_in", "help"):
+        return custom  # type: ignore[return-value]
+    return keywords.classify(body)

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth import service as auth_service
-from smshub.auth.actor import Actor
+from smshub.auth.actor import Actor, check_admin
 from smshub.kit.db import unit_of_work
 from smshub.kit.errors import Forbidden, Unauthenticated
 
@@ -63,3 +63,13 @@ Cursor = Annotated[
     str | None, Query(max_length=64, description="next_cursor of the previous page.")
 ]
 Search = Annotated[str | None, Query(max_length=200, description="Text to search for.")]
+
+
+async def _admin(actor: CurrentActor) -> Actor:
+    check_admin(actor)
+    return actor
+
+
+# Admin-only endpoints: the role is checked before the body is read, so a `user` gets 403
+# whatever it sends (services check again: the rule lives there).
+AdminActor = Annotated[Actor, Depends(_admin)]

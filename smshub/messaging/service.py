@@ -524,7 +524,7 @@ async def _store_inbound(
 async def _apply_keyword(
     session: AsyncSession, number: NumberInfo, conversation: Conversation, body: str, now: datetime
 ) -> str | None:
-    action = keywords.classify(body)
+    action = await compliance.keyword_action(session, number.tenant_id, body)
     if action is None:
         return None
     tenant = await session.get(Tenant, number.tenant_id)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from smshub.campaigns import service as campaigns_service
 from smshub.carriers import pacing
 from smshub.carriers import service as carriers_service
 from smshub.carriers.base import (
@@ -51,9 +52,10 @@ async def dispatch_messages(session: AsyncSession, jobs: list[JobContext]) -> No
     others' submits."""
     tries = {str(j.payload.get("message_id")): int(j.payload.get("try", 0)) for j in jobs}
     messages = await repo.messages_by_ids(session, list(tries))
+    held = await campaigns_service.hold_opted_out(session, messages)
     routed: dict[str, tuple[ConnectorInfo, list[tuple[Message, ConnectorInfo | None]]]] = {}
     for message in messages:
-        if message.status not in ("queued", "sending"):
+        if message.status not in ("queued", "sending") or message.id in held:
             continue
         route = await _route(session, message)
         if route is not None:

@@ -1,6 +1,14 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from smshub.kit.db import Base
+from smshub.models.campaign import (
+    Campaign,
+    CampaignRecipient,
+    CampaignSend,
+    ComplianceKeyword,
+    ListEntry,
+    RecipientList,
+)
 from smshub.models.compliance import BlocklistEntry, QuarantinedMessage
 from smshub.models.connector import CarrierPacing, Connector, SimulatorOutbox
 from smshub.models.contact import Contact, ContactNumber
@@ -16,6 +24,10 @@ __all__ = [
     "BlocklistEntry",
     "CallGroup",
     "CarrierPacing",
+    "Campaign",
+    "CampaignRecipient",
+    "CampaignSend",
+    "ComplianceKeyword",
     "Connector",
     "Contact",
     "ContactNumber",
@@ -23,11 +35,13 @@ __all__ = [
     "ConversationState",
     "GroupMember",
     "Job",
+    "ListEntry",
     "Message",
     "MessageEvent",
     "Number",
     "NumberAssignment",
     "QuarantinedMessage",
+    "RecipientList",
     "SimulatorOutbox",
     "Tenant",
     "User",

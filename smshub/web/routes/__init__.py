@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from smshub.web.routes import (
     auth,
+    campaigns,
     connectors,
     contacts,
     groups,
@@ -15,5 +16,16 @@ from smshub.web.routes import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, home, messages, simulator, users, numbers, groups, contacts, connectors):
+for _module in (
+    auth,
+    home,
+    messages,
+    simulator,
+    users,
+    numbers,
+    groups,
+    contacts,
+    connectors,
+    campaigns,
+):
     router.include_router(_module.router)
