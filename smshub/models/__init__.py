@@ -4,6 +4,13 @@ from smshub.kit.db import Base
 from smshub.models.compliance import BlocklistEntry, QuarantinedMessage
 from smshub.models.connector import Connector, SimulatorOutbox
 from smshub.models.contact import Contact, ContactNumber
+from smshub.models.forwarding import (
+    DeliveryAttempt,
+    MailSender,
+    NumberForwarding,
+    Webhook,
+    WebhookDelivery,
+)
 from smshub.models.group import CallGroup, GroupMember
 from smshub.models.job import Job
 from smshub.models.message import Conversation, ConversationState, Message, MessageEvent
@@ -20,15 +27,20 @@ __all__ = [
     "ContactNumber",
     "Conversation",
     "ConversationState",
+    "DeliveryAttempt",
     "GroupMember",
     "Job",
+    "MailSender",
     "Message",
     "MessageEvent",
     "Number",
     "NumberAssignment",
+    "NumberForwarding",
     "QuarantinedMessage",
     "SimulatorOutbox",
     "Tenant",
     "User",
     "WebSession",
+    "Webhook",
+    "WebhookDelivery",
 ]
