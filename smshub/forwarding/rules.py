@@ -75,7 +75,7 @@ def should_forward_to_mobile(
     if target == number:
         return "the forward target is the number itself"
     if sender == target:
-        return "the sender is the forward target"
+        return "the sender is the forward target (loop prevention)"
     if sender_is_our_number:
         return "the sender is one of our numbers (loop prevention)"
     if text.startswith(FORWARD_MARK):

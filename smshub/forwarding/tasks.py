@@ -241,8 +241,9 @@ def register(
     settings: Settings,
     clock: Clock | None = None,
     http: Transport | None = None,
+    rand: Callable[[], float] = random.random,
 ) -> ForwardingTasks:
-    tasks = ForwardingTasks(settings, clock, http)
+    tasks = ForwardingTasks(settings, clock, http, rand)
     registry.register(hooks.EMAIL_JOB, tasks.email)
     registry.register(hooks.MOBILE_JOB, tasks.mobile)
     registry.register(hooks.CALLBACK_JOB, tasks.callback)
