@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from smshub.app import create_app
 from smshub.config import Settings
+from smshub.mail.inbound import start_listener
 from tests.factories import Tenants
 from tests.live import free_port
 from tests.peers import SmtpSink, smtp_sink
@@ -46,3 +47,13 @@ async def ftenants(fapp: FastAPI) -> AsyncIterator[Tenants]:
     factory = Tenants(fapp)
     yield factory
     await factory.close()
+
+
+@pytest.fixture
+async def listener(fapp: FastAPI, fwd_settings: Settings) -> AsyncIterator[int]:
+    """Our inbound SMTP listener on a free loopback port; yields the port."""
+    server = await start_listener(fwd_settings, fapp.state.sessions)
+    assert server is not None
+    yield int(server.sockets[0].getsockname()[1])
+    server.close()
+    await server.wait_closed()

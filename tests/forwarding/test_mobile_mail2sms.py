@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
-from smshub.config import Settings
-from smshub.mail.inbound import start_listener
 from tests.factories import messaging_tenant, run_jobs
 from tests.forwarding.conftest import DOMAIN
 
 PHONE = "+12025550123"
 MOBILE = "+14155550177"
-
-
-@pytest.fixture
-async def listener(fapp: FastAPI, fwd_settings: Settings) -> AsyncIterator[int]:
-    server = await start_listener(fwd_settings, fapp.state.sessions)
-    assert server is not None
-    yield int(server.sockets[0].getsockname()[1])
-    server.close()
-    await server.wait_closed()
 
 
 async def _outbox(m: Any, to: str) -> list[dict[str, Any]]:
