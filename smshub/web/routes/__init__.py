@@ -2,8 +2,18 @@
 
 from fastapi import APIRouter
 
-from smshub.web.routes import auth, contacts, groups, home, messages, numbers, simulator, users
+from smshub.web.routes import (
+    auth,
+    contacts,
+    forwarding,
+    groups,
+    home,
+    messages,
+    numbers,
+    simulator,
+    users,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, home, messages, simulator, users, numbers, groups, contacts):
+for _module in (auth, home, messages, simulator, users, numbers, groups, contacts, forwarding):
     router.include_router(_module.router)
