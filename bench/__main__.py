@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from bench import inbound, outbound
+from bench import forwarding, inbound, outbound
 
 ENGINES = os.environ.get("SMSHUB_BENCH_ENGINES", "sqlite,postgres")
 
@@ -19,6 +19,8 @@ def main() -> None:
     outbound.main()
     sys.argv = ["inbound", "--engines", ENGINES, "--rate", "200", "--seconds", "20"]
     inbound.main()
+    sys.argv = ["forwarding", "--engines", ENGINES, "-n", "500"]
+    forwarding.main()
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ def template_problem(template: str) -> str | None:
     parts = urlsplit(template)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return "must be an http:// or https:// URL"
-    if any(c in template for c in "\r\n\t "):
-        return "must not contain spaces or line breaks"
+    if any(c == " " or ord(c) < 32 or ord(c) == 127 for c in template):
+        return "must not contain spaces or control characters"
     for name in _FIELD.findall(template):
         if name not in PLACEHOLDERS:
             return f"unknown placeholder {{{name}}}; use " + " ".join(

@@ -17,8 +17,17 @@ ForwardKind = Literal["email", "mobile", "url_callback"]
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 def _check_email(value: str) -> str:
-    if not _EMAIL.match(value):
+    if _CONTROL.search(value) or not _EMAIL.match(value):
         raise ValueError("must be an email address like name@example.com")
     return value.lower()
 
@@ -31,7 +40,7 @@ def _check_template(value: str) -> str:
 
 
 def _check_http_url(value: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", value) or any(c in value for c in " \r\n\t"):
+    if not re.match(r"^https?://[^\s/]+", value) or _CONTROL.search(value) or " " in value:
         raise ValueError("must be an http:// or https:// URL without spaces")
     return value
 
@@ -92,7 +101,12 @@ class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: HttpUrl
     events: Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))]
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = None
+    secret: (
+        Annotated[
+            str, StringConstraints(min_length=16, max_length=200), AfterValidator(_check_printable)
+        ]
+        | None
+    ) = None
 
 
 class WebhookUpdate(BaseModel):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -38,6 +39,21 @@ RESPONSE_CHARS = 500
 Transport = Callable[[], httpx.AsyncClient]
 
 
+@dataclass(frozen=True)
+class _Ref:
+    """What an attempt row needs of its message, kept across `_release`."""
+
+    tenant_id: str
+    id: str
+
+
+async def _release(session: AsyncSession) -> None:
+    """End the read-only part of a job's transaction before waiting on the network, so a
+    slow peer never holds a database connection (SQLite has exactly one). Everything
+    read so far is expired; the writes that follow commit with the job's `done` mark."""
+    await session.rollback()
+
+
 class ForwardingTasks:
     """The handlers, with their settings, clock and HTTP client factory injected."""
 
@@ -60,7 +76,7 @@ class ForwardingTasks:
         return message
 
     def _attempt(
-        self, message: Message, number_id: str, kind: str, **values: object
+        self, message: Message | _Ref, number_id: str, kind: str, **values: object
     ) -> DeliveryAttempt:
         return DeliveryAttempt(
             tenant_id=message.tenant_id,
@@ -90,11 +106,13 @@ class ForwardingTasks:
             to=list(info.emails),
             domain=self.settings.mail_domain,
         )
-        await outbound.send_mail(self.settings.smtp_relay, mail)
+        ref, number_id = _Ref(message.tenant_id, message.id), conversation.number_id
+        await _release(session)
+        await outbound.send_mail(self.settings.smtp_relay, mail, self.settings.mail_domain)
         session.add(
             self._attempt(
-                message,
-                conversation.number_id,
+                ref,
+                number_id,
                 "email",
                 target=", ".join(info.emails),
                 outcome="done",
@@ -155,6 +173,8 @@ class ForwardingTasks:
                 message.id, message.created_at, message.from_e164, message.to_e164, message.body
             ),
         )
+        ref, number_id = _Ref(message.tenant_id, message.id), conversation.number_id
+        await _release(session)
         status_code, body, error = None, "", None
         try:
             async with self.http() as client:
@@ -167,8 +187,8 @@ class ForwardingTasks:
         outcome = "done" if done else ("failed" if last else "retry")
         session.add(
             self._attempt(
-                message,
-                conversation.number_id,
+                ref,
+                number_id,
                 "callback",
                 attempt=attempt,
                 target=url[:2000],
@@ -182,8 +202,8 @@ class ForwardingTasks:
             await hooks.enqueue_job(
                 session,
                 hooks.CALLBACK_JOB,
-                {"message_id": message.id, "attempt": attempt + 1},
-                f"callback:{message.id}:{attempt + 1}",
+                {"message_id": ref.id, "attempt": attempt + 1},
+                f"callback:{ref.id}:{attempt + 1}",
                 hooks.ONE_SHOT,
                 run_at=self.clock.now() + timedelta(seconds=info.retry_interval_s),
             )
@@ -201,7 +221,7 @@ class ForwardingTasks:
             )
             delivery.next_attempt_at = None
             return
-        body = delivery.body.encode()
+        body, url, delivery_id = delivery.body.encode(), hook.url, delivery.id
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "smshub-webhooks/1",
@@ -211,22 +231,24 @@ class ForwardingTasks:
             "X-Smshub-Event": delivery.event_type,
             "X-Smshub-Delivery": delivery.id,
         }
-        delivery.attempts += 1
+        await _release(session)
+        code, error = None, None
         try:
             async with self.http() as client:
-                response = await client.post(hook.url, content=body, headers=headers)
-            delivery.last_status_code, delivery.last_error = response.status_code, None
-            ok = 200 <= response.status_code < 300
-            if not ok:
-                delivery.last_error = f"HTTP {response.status_code}"
+                response = await client.post(url, content=body, headers=headers)
+            code = response.status_code
+            if not 200 <= code < 300:
+                error = f"HTTP {code}"
         except httpx.HTTPError as exc:
-            ok, delivery.last_error = False, f"{type(exc).__name__}: {exc}"[:500]
-        if ok:
-            delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
-                "delivered",
-                now,
-                None,
-            )
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        delivery = await session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.status != "pending":
+            return
+        delivery.attempts += 1
+        delivery.last_status_code, delivery.last_error = code, error
+        if error is None:
+            delivery.status, delivery.delivered_at = "delivered", now
+            delivery.next_attempt_at = None
             return
         due = now + timedelta(seconds=next_delay(WEBHOOK_POLICY, delivery.attempts, self.rand()))
         if due > delivery.created_at + WEBHOOK_WINDOW:

@@ -35,7 +35,7 @@ def _runner(app: FastAPI, clock: FakeClock) -> JobRunner:
 
 def _clock() -> FakeClock:
     # A little ahead of real time, so jobs enqueued at real "now" are already due.
-    return FakeClock(datetime.now(UTC) + timedelta(seconds=2))
+    return FakeClock(datetime.now(UTC) + timedelta(minutes=10))
 
 
 async def _callback(m: Any, template: str, **extra: Any) -> None:
