@@ -23,11 +23,13 @@ Mail = tuple[str, list[str], EmailMessage]
 class _Sink:
     def __init__(self) -> None:
         self.mails: list[Mail] = []
+        self.times: list[float] = []  # time.monotonic() of each arrival
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(msg, EmailMessage)
         self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+        self.times.append(time.monotonic())
         return "250 OK"
 
 

@@ -66,8 +66,18 @@ class ForwardingTasks:
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.http = http or (lambda: httpx.AsyncClient(timeout=settings.forward_http_timeout_s))
+        self._make_client = http or (
+            lambda: httpx.AsyncClient(timeout=settings.forward_http_timeout_s)
+        )
+        self._client: httpx.AsyncClient | None = None
         self.rand = rand
+
+    def http(self) -> httpx.AsyncClient:
+        """One pooled client for every callback and webhook (making one per request
+        costs more than the request: a TLS context and a new connection each time)."""
+        if self._client is None or self._client.is_closed:
+            self._client = self._make_client()
+        return self._client
 
     async def _message(self, session: AsyncSession, job: JobContext) -> Message:
         message = await session.get(Message, str(job.payload.get("message_id")))
@@ -177,8 +187,7 @@ class ForwardingTasks:
         await _release(session)
         status_code, body, error = None, "", None
         try:
-            async with self.http() as client:
-                response = await client.get(url)
+            response = await self.http().get(url)
             status_code, body = response.status_code, response.text[:RESPONSE_CHARS]
             done = rules.callback_done(status_code, body, info.callback_retry)
         except httpx.HTTPError as exc:
@@ -234,8 +243,7 @@ class ForwardingTasks:
         await _release(session)
         code, error = None, None
         try:
-            async with self.http() as client:
-                response = await client.post(url, content=body, headers=headers)
+            response = await self.http().post(url, content=body, headers=headers)
             code = response.status_code
             if not 200 <= code < 300:
                 error = f"HTTP {code}"
