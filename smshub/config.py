@@ -36,8 +36,7 @@ class Settings(BaseSettings):
     mail_domain: str = "sms.localhost"
     mail_from: str = "smshub@sms.localhost"
     mail_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
-    # Forwarding: the default legacy URL-callback interval, and HTTP timeouts.
-    callback_retry_interval_s: int = Field(default=1800, ge=1)
+    # Forwarding: the timeout of URL callbacks and webhook POSTs.
     forward_http_timeout_s: float = Field(default=10.0, gt=0)
 
 

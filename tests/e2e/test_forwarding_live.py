@@ -97,3 +97,34 @@ def test_pending_forwards_survive_a_kill_and_replies_work(db_url: str, tmp_path:
                 bodies = [x["body"] for x in items]
                 time.sleep(0.1)
             assert bodies == ["Live answer"]
+
+
+def test_serve_only_smtp_runs_the_listener_alone(db_url: str, tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.live import SMSHUB, env_for
+
+    port = free_port()
+    env = env_for(db_url, SMSHUB_SMTP_LISTEN=f"127.0.0.1:{port}", SMSHUB_MAIL_DOMAIN=DOMAIN)
+    log = (tmp_path / "smtp.log").open("wb")
+    proc = subprocess.Popen(
+        [SMSHUB, "serve", "--only", "smtp"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=5)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        with client:
+            assert client.ehlo()[0] == 250
+            client.mail("x@example.com")
+            code, text = client.rcpt(f"reply+{'0' * 50}@{DOMAIN}")
+            assert code == 550 and b"reply address" in text
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0
+        log.close()
