@@ -70,3 +70,22 @@ async def test_webhook_pages_show_the_secret_once_and_replay(admin: Browser, acm
     assert again["items"][0]["replays"] == 1
     user_browser_blocked = await admin.get("/webhooks/nope")
     assert user_browser_blocked.status_code == 404
+
+
+async def test_mail2sms_senders_on_the_number_page(admin: Browser, acme):
+    number = await acme.number("+14155550122")
+    slug = (await acme.admin.get("/api/v1/tenant")).json()["slug"]
+    page = await admin.get(f"/numbers/{number['id']}/forwarding")
+    assert f"@{slug}." in page.text
+    r = await admin.post(f"/numbers/{number['id']}/mail-senders", [("email", "Jane@Example.com")])
+    assert r.status_code == 303
+    senders = (await acme.admin.get("/api/v1/mail-senders")).json()["items"]
+    assert [(s["email"], s["number_id"]) for s in senders] == [("jane@example.com", number["id"])]
+    page = await admin.get(f"/numbers/{number['id']}/forwarding")
+    assert "jane@example.com" in page.text
+    bad = await admin.post(f"/numbers/{number['id']}/mail-senders", [("email", "nope")])
+    assert bad.status_code == 303
+    assert "not an email address" in (await admin.get(bad.headers["location"])).text
+    r = await admin.post(f"/numbers/{number['id']}/mail-senders/{senders[0]['id']}/delete", [])
+    assert r.status_code == 303
+    assert (await acme.admin.get("/api/v1/mail-senders")).json()["items"] == []

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from smshub.auth import service as auth_service
 from smshub.auth.actor import Actor
 from smshub.forwarding import schemas
 from smshub.forwarding import service as forwarding
@@ -56,12 +57,18 @@ async def _page(
     attempts = await forwarding.list_attempts(
         session, actor, number.id, kind=None, cursor=None, limit=50
     )
+    senders = [
+        x for x in await forwarding.list_mail_senders(session, actor) if x.number_id == number.id
+    ]
+    tenant = await auth_service.tenant_policy(session, actor.tenant_id)
     context = {
         "number": number,
         "values": values,
         "errors": errors,
         "attempts": attempts.items,
         "domain": request.app.state.settings.mail_domain,
+        "senders": senders,
+        "mail2sms_domain": f"{tenant.slug}.{request.app.state.settings.mail_domain}",
     }
     status = 422 if errors else 200
     return render(
@@ -206,3 +213,30 @@ async def webhook_delete(
 ) -> Response:
     await forwarding.delete_webhook(session, actor, webhook_id)
     return redirect(request, "/webhooks", flash="Webhook deleted.")
+
+
+@router.post("/numbers/{number_id}/mail-senders")
+async def mail_sender_add(
+    request: Request, session: DB, actor: AdminActor, number_id: str
+) -> Response:
+    form = await read_form(request)
+    target = f"/numbers/{number_id}/forwarding"
+    try:
+        data = schemas.MailSenderCreate.model_validate(
+            {"email": text(form, "email"), "number_id": number_id}
+        )
+        await forwarding.add_mail_sender(session, actor, data)
+    except ValidationError:
+        return redirect(request, target, flash="Mail2SMS: that is not an email address.")
+    except SmshubError as exc:
+        await session.rollback()
+        return redirect(request, target, flash=f"Mail2SMS: {exc.message}")
+    return redirect(request, target, flash=f"{data.email} may now send SMS by mail.")
+
+
+@router.post("/numbers/{number_id}/mail-senders/{sender_id}/delete")
+async def mail_sender_remove(
+    request: Request, session: DB, actor: AdminActor, number_id: str, sender_id: str
+) -> Response:
+    await forwarding.remove_mail_sender(session, actor, sender_id)
+    return redirect(request, f"/numbers/{number_id}/forwarding", flash="Mail sender removed.")
