@@ -196,5 +196,6 @@ async def test_status_events_reach_subscribers(fapp, ftenants):
             await runner.run_until_idle()
             clock.advance(5)
         statuses = [json.loads(x.body)["data"]["status"] for x in peer.requests]
-    assert statuses[:2] == ["sending", "sent"]
+    # Deliveries run concurrently, so they may arrive in any order.
+    assert {"sending", "sent"} <= set(statuses) and len(statuses) == len(set(statuses))
     assert all(json.loads(x.body)["type"] == "message.status" for x in peer.requests)
