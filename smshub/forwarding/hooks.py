@@ -127,9 +127,11 @@ async def publish(
 async def enqueue_delivery(
     session: AsyncSession, delivery: WebhookDelivery, run_at: datetime | None = None
 ) -> None:
-    """The job for the delivery's next try (each try, and each replay, has its own key)."""
+    """The job for the delivery's next try. Each try and each replay has its own key, and
+    the job names the try it is for, so a retry scheduled before a replay goes stale."""
     key = f"webhook:{delivery.id}:{delivery.replays}:{delivery.attempts}"
-    await enqueue_job(session, WEBHOOK_JOB, {"delivery_id": delivery.id}, key, ONE_SHOT, run_at)
+    payload = {"delivery_id": delivery.id, "replay": delivery.replays, "try": delivery.attempts}
+    await enqueue_job(session, WEBHOOK_JOB, payload, key, ONE_SHOT, run_at)
 
 
 async def enqueue_job(

@@ -54,6 +54,18 @@ async def _release(session: AsyncSession) -> None:
     await session.rollback()
 
 
+def _current(delivery: WebhookDelivery, job: JobContext) -> bool:
+    """Is this job the delivery's next try (not one made stale by a replay or done)?"""
+    if delivery.status != "pending":
+        return False
+    if "replay" not in job.payload:
+        return True
+    return (int(job.payload["replay"]), int(job.payload.get("try", 0))) == (
+        delivery.replays,
+        delivery.attempts,
+    )
+
+
 class ForwardingTasks:
     """The handlers, with their settings, clock and HTTP client factory injected."""
 
@@ -219,7 +231,7 @@ class ForwardingTasks:
 
     async def webhook(self, session: AsyncSession, job: JobContext) -> None:
         delivery = await session.get(WebhookDelivery, str(job.payload.get("delivery_id")))
-        if delivery is None or delivery.status != "pending":
+        if delivery is None or not _current(delivery, job):
             return
         hook = await session.get(Webhook, delivery.webhook_id)
         now = self.clock.now()
@@ -250,7 +262,7 @@ class ForwardingTasks:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         delivery = await session.get(WebhookDelivery, delivery_id)
-        if delivery is None or delivery.status != "pending":
+        if delivery is None or not _current(delivery, job):
             return
         delivery.attempts += 1
         delivery.last_status_code, delivery.last_error = code, error

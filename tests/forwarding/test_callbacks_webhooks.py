@@ -199,3 +199,31 @@ async def test_status_events_reach_subscribers(fapp, ftenants):
     # Deliveries run concurrently, so they may arrive in any order.
     assert {"sending", "sent"} <= set(statuses) and len(statuses) == len(set(statuses))
     assert all(json.loads(x.body)["type"] == "message.status" for x in peer.requests)
+
+
+async def test_replay_makes_a_scheduled_retry_stale(fapp, ftenants):
+    m = await messaging_tenant(await ftenants.make())
+    clock = _clock()
+    runner = _runner(fapp, clock)
+    with http_receiver([(503, "busy"), (503, "busy"), (200, "ok")]) as peer:
+        hook = (
+            await m.t.admin.post(
+                "/api/v1/webhooks", json={"url": peer.url, "events": ["message.received"]}
+            )
+        ).json()
+        await m.inbound(PHONE, "x")
+        await runner.run_until_idle()
+        base = f"/api/v1/webhooks/{hook['id']}/deliveries"
+        (d,) = (await m.t.admin.get(base)).json()["items"]
+        assert (d["status"], d["attempts"]) == ("pending", 1)
+        r = await m.t.admin.post(f"{base}/{d['id']}/replay")
+        assert r.json()["attempts"] == 0 and r.json()["replays"] == 1
+        await runner.run_until_idle()  # the replay's try: 503 again, a new retry scheduled
+        clock.advance(30)
+        await runner.run_until_idle()  # the old retry is stale; the replay's retry runs
+        assert len(peer.requests) == 3
+        (d,) = (await m.t.admin.get(base)).json()["items"]
+        assert (d["status"], d["attempts"], d["replays"]) == ("delivered", 2, 1)
+        clock.advance(3600)
+        await runner.run_until_idle()
+        assert len(peer.requests) == 3
