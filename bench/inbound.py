@@ -17,12 +17,29 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
-from bench.harness import database, percentiles, rss_mb, serve, write
-from tests.live import cli, create_tenant
+from bench.harness import cpu_s, database, percentiles, postgres_cpu_s, rss_mb, serve, write
+from smshub.auth import service as auth_service
+from smshub.kit.db import create_engine, session_factory, unit_of_work
+from tests.live import create_tenant
 
 NUMBERS, PER_NUMBER = 10, 5
+
+
+def api_key(db_url: str, tenant_id: str, extension: str) -> str:
+    """What `smshub apikey create` does, in this process: fifty CLI starts took minutes."""
+
+    async def create() -> str:
+        engine = create_engine(db_url)
+        try:
+            async with unit_of_work(session_factory(engine)) as session:
+                return await auth_service.create_api_key(session, tenant_id, extension)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(create())
 
 
 def setup(db_url: str, url: str) -> tuple[str, list[str], list[str]]:
@@ -38,17 +55,7 @@ def setup(db_url: str, url: str) -> tuple[str, list[str], list[str]]:
         for u in range(PER_NUMBER):
             ext = str(1000 + n * PER_NUMBER + u)
             ids.append(c.post("/api/v1/users", json={"extension": ext, "name": ext}).json()["id"])
-            out = cli(
-                db_url,
-                "apikey",
-                "create",
-                "--tenant-id",
-                tenant["tenant_id"],
-                "--extension",
-                ext,
-                "--json",
-            )
-            keys.append(json.loads(out)["api_key"])
+            keys.append(api_key(db_url, tenant["tenant_id"], ext))
         c.put(f"/api/v1/numbers/{number['id']}/assignees", json={"user_ids": ids})
         numbers.append(e164)
     c.close()
@@ -56,6 +63,7 @@ def setup(db_url: str, url: str) -> tuple[str, list[str], list[str]]:
 
 
 async def listen(
+    http: aiohttp.ClientSession,
     url: str,
     key: str,
     sent: dict[str, float],
@@ -63,12 +71,11 @@ async def listen(
     ready: asyncio.Event,
     stop: asyncio.Event,
 ) -> None:
-    async with (
-        httpx.AsyncClient(timeout=None) as c,
-        c.stream("GET", url + "/api/v1/events", headers={"Authorization": f"Bearer {key}"}) as r,
-    ):
+    headers = {"Authorization": f"Bearer {key}"}
+    async with http.get(url + "/api/v1/events", headers=headers) as r:
         event = ""
-        async for line in r.aiter_lines():
+        async for raw in r.content:
+            line = raw.decode().rstrip("\r\n")
             if line.startswith("event:"):
                 event = line[6:].strip()
                 if event == "ready":
@@ -84,52 +91,59 @@ async def listen(
 async def drive(
     url: str, admin: str, numbers: list[str], keys: list[str], rate: float, seconds: float
 ) -> tuple[list[float], int]:
+    """aiohttp rather than httpx for the 50 streams and the injector: on 2 cores the
+    client's own CPU per event competes with the server being measured."""
     sent: dict[str, float] = {}
     lat: list[float] = []
     stop = asyncio.Event()
     readies = [asyncio.Event() for _ in keys]
-    tasks = [
-        asyncio.create_task(listen(url, k, sent, lat, e, stop))
-        for k, e in zip(keys, readies, strict=True)
-    ]
-    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 30)
-    n = int(rate * seconds)
-    async with httpx.AsyncClient(
-        base_url=url,
-        headers={"Authorization": f"Bearer {admin}"},
-        limits=httpx.Limits(max_connections=32),
-    ) as c:
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with (
+        aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as sse,
+        aiohttp.ClientSession(
+            base_url=url,
+            headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"},
+            connector=aiohttp.TCPConnector(limit=32),
+            timeout=aiohttp.ClientTimeout(total=60),
+        ) as c,
+    ):
+        tasks = [
+            asyncio.create_task(listen(sse, url, k, sent, lat, e, stop))
+            for k, e in zip(keys, readies, strict=True)
+        ]
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 30)
+        n = int(rate * seconds)
         start = time.perf_counter()
 
         async def one(i: int) -> None:
             await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
             body = f"in-{i}"
-            sent[body] = time.perf_counter()
-            r = await c.post(
-                "/api/v1/simulator/inbound",
-                json={
-                    "from": f"+1202555{i % 10000:04d}",
-                    "to": numbers[i % len(numbers)],
-                    "body": body,
-                },
+            data = json.dumps(
+                {"from": f"+1202555{i % 10000:04d}", "to": numbers[i % len(numbers)], "body": body}
             )
-            assert r.status_code == 202, r.text
+            sent[body] = time.perf_counter()
+            async with c.post("/api/v1/simulator/inbound", data=data) as r:
+                text = await r.read()
+            assert r.status == 202, text
 
         await asyncio.gather(*(one(i) for i in range(n)))
-    deadline = time.perf_counter() + 10
-    while len(lat) < n * PER_NUMBER and time.perf_counter() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(0.05)
-    stop.set()
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+        deadline = time.perf_counter() + 10
+        while len(lat) < n * PER_NUMBER and time.perf_counter() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        stop.set()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     return lat, n * PER_NUMBER
 
 
 def run(engine: str, rate: float, seconds: float, tmp: Path) -> dict[str, Any]:
     with database(engine, tmp) as db_url, serve(db_url, tmp) as server:
         admin, numbers, keys = setup(db_url, server.url)
+        cpu0, db0 = cpu_s(server.proc.pid), postgres_cpu_s()
         lat, expected = asyncio.run(drive(server.url, admin, numbers, keys, rate, seconds))
+        n = int(rate * seconds)
+        server_cpu, db_cpu = cpu_s(server.proc.pid) - cpu0, postgres_cpu_s() - db0
         return {
             "engine": engine,
             "rate_msg_per_s": rate,
@@ -137,6 +151,8 @@ def run(engine: str, rate: float, seconds: float, tmp: Path) -> dict[str, Any]:
             "events_expected": expected,
             "events_received": len(lat),
             **percentiles(lat),
+            "server_cpu_us_per_msg": server_cpu / n * 1e6,
+            "db_cpu_us_per_msg": db_cpu / n * 1e6,
             "server_rss_mb": rss_mb(server.proc.pid),
         }
 

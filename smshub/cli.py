@@ -139,6 +139,9 @@ def serve(
         port=port or settings.port,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) or 1,
         log_level="info",
+        access_log=settings.access_log,
+        # Longer than any stall under load, so a kept-alive connection is not closed
+        # while the client is sending its next request.
         timeout_keep_alive=75,
     )
 

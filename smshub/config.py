@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     worker_poll_s: float = Field(default=0.5, gt=0)
     job_lease_s: float = Field(default=30.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
+    # Per-request access lines cost ~10% of a send's CPU; errors are logged regardless.
+    access_log: bool = False
     # Enables the `test.*` job kinds that the job-runner tests drive. Never on in production.
     enable_test_jobs: bool = False
     var_dir: Path = Path("./var")

@@ -226,6 +226,32 @@ async def enqueue(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def enqueue_many(
+    session: AsyncSession,
+    kind: str,
+    items: Sequence[tuple[Mapping[str, Any], str | None]],
+    *,
+    policy: RetryPolicy | None = None,
+    run_at: datetime | None = None,
+    clock: Clock | None = None,
+) -> None:
+    """Add many jobs of one kind, as (payload, idempotency_key) pairs, with ONE
+    executemany statement (the compiled form is cached, unlike a statement per job).
+    Keys already taken are dropped, as in `enqueue`."""
+    if not items:
+        return
+    rows = [_job_values(kind, p, policy or RetryPolicy(), k, run_at, clock) for p, k in items]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        pg = pg_insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        await session.execute(pg, rows)
+    elif dialect == "sqlite":
+        lite = sqlite_insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        await session.execute(lite, rows)
+    else:
+        raise NotImplementedError(f"idempotent enqueue is not implemented for {dialect}")
+
+
 def _job_values(
     kind: str,
     payload: Mapping[str, Any],

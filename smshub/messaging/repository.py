@@ -297,7 +297,12 @@ async def conversations_for_many(
     """Conversation ids for (tenant, number, remote, now) tuples, creating the missing
     ones: two statements for any number of messages."""
     keys = {(n, r): (t, at) for t, n, r, at in wanted}
-    ins = _insert(session)(Conversation).values(
+    # executemany rather than one multi-row VALUES: its compiled form is cached.
+    ins = _insert(session)(Conversation).on_conflict_do_nothing(
+        index_elements=["number_id", "remote_e164"]
+    )
+    await session.execute(
+        ins,
         [
             {
                 "id": new_id(),
@@ -311,9 +316,8 @@ async def conversations_for_many(
                 "inbound_blocked": False,
             }
             for (n, r), (t, at) in keys.items()
-        ]
+        ],
     )
-    await session.execute(ins.on_conflict_do_nothing(index_elements=["number_id", "remote_e164"]))
     stmt = select(Conversation.number_id, Conversation.remote_e164, Conversation.id).where(
         tuple_(Conversation.number_id, Conversation.remote_e164).in_(list(keys))
     )
@@ -353,16 +357,15 @@ async def unhide_for(session: AsyncSession, pairs: set[tuple[str, str]]) -> None
     """The sender sees the conversation again, even if they had deleted it."""
     if not pairs:
         return
-    ins = _insert(session)(ConversationState).values(
+    ins = _insert(session)(ConversationState).on_conflict_do_update(
+        index_elements=["conversation_id", "user_id"], set_={"hidden": False}
+    )
+    await session.execute(
+        ins,
         [
             {"conversation_id": c, "user_id": u, "unread": 0, "hidden": False, "muted": False}
             for c, u in pairs
-        ]
-    )
-    await session.execute(
-        ins.on_conflict_do_update(
-            index_elements=["conversation_id", "user_id"], set_={"hidden": False}
-        )
+        ],
     )
 
 
@@ -398,7 +401,12 @@ async def unread_counts(
     )
     stmt = (
         select(ConversationState.user_id, func.sum(ConversationState.unread), here)
-        .where(ConversationState.user_id.in_(user_ids), ConversationState.hidden.is_(False))
+        .where(
+            ConversationState.user_id.in_(user_ids),
+            # Read rows add nothing; skipping them keeps this on the (user_id, unread) index.
+            ConversationState.unread > 0,
+            ConversationState.hidden.is_(False),
+        )
         .group_by(ConversationState.user_id)
     )
     return {u: (int(t or 0), int(c or 0)) for u, t, c in (await session.execute(stmt)).all()}

@@ -26,7 +26,7 @@ from smshub.forwarding import hooks as forwarding_hooks
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, InvalidInput
 from smshub.kit.ids import new_id
-from smshub.kit.jobs import RetryPolicy, enqueue, next_delay
+from smshub.kit.jobs import RetryPolicy, enqueue, enqueue_many, next_delay
 from smshub.kit.outbox import emit, note_job_enqueued
 from smshub.messaging import encoding, views
 from smshub.messaging import repository as repo
@@ -186,14 +186,12 @@ async def queue_outbound(session: AsyncSession, items: Sequence[Outbound]) -> li
     await repo.insert_message_events(
         session, [{"message_id": r["id"], "status": "queued", "at": r["created_at"]} for r in rows]
     )
-    for r in rows:
-        await enqueue(
-            session,
-            SEND_JOB,
-            {"message_id": r["id"]},
-            policy=SEND_POLICY,
-            idempotency_key=f"send:{r['id']}:0",
-        )
+    await enqueue_many(
+        session,
+        SEND_JOB,
+        [({"message_id": r["id"]}, f"send:{r['id']}:0") for r in rows],
+        policy=SEND_POLICY,
+    )
     note_job_enqueued(session)
     await repo.touch_conversations(session, rows)
     await repo.unhide_for(

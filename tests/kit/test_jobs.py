@@ -27,6 +27,7 @@ from smshub.kit.jobs import (
     PermanentJobError,
     RetryPolicy,
     enqueue,
+    enqueue_many,
 )
 from smshub.models.job import Job
 from smshub.worker import build_registry, create_worker
@@ -135,6 +136,21 @@ async def test_idempotency_key_dedupes(sessions: Sessions, clock: FakeClock) -> 
         assert await enqueue(session, "k", {}, idempotency_key="msg-2", clock=clock) is None
     assert await count_jobs(sessions) == 2
     assert (await load(sessions, first)).payload == {"n": 1}
+
+
+async def test_enqueue_many_writes_all_and_drops_taken_keys(
+    sessions: Sessions, clock: FakeClock
+) -> None:
+    assert await add(sessions, clock, "k", {"n": 0}, idempotency_key="b-1")
+    async with unit_of_work(sessions) as session:
+        items = [({"n": i}, f"b-{i}") for i in range(1, 4)] + [({"n": 9}, None)]
+        await enqueue_many(session, "k", items, policy=RetryPolicy(max_attempts=7), clock=clock)
+        await enqueue_many(session, "k", [], clock=clock)
+    async with sessions() as session:
+        jobs = (await session.execute(select(Job).order_by(Job.idempotency_key))).scalars().all()
+    payloads = sorted(j.payload["n"] for j in jobs)
+    assert payloads == [0, 2, 3, 9]  # b-1 kept its first payload
+    assert {j.max_attempts for j in jobs if j.payload["n"] != 0} == {7}
 
 
 async def test_idempotency_key_stays_taken_after_the_job_ran(
