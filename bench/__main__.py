@@ -8,8 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from bench import inbound, outbound, smpp
-from bench import campaigns, inbound, outbound
+from bench import campaigns, forwarding, inbound, outbound, smpp
 
 ENGINES = os.environ.get("SMSHUB_BENCH_ENGINES", "sqlite,postgres")
 
@@ -24,6 +23,8 @@ def main() -> None:
     smpp.main()
     sys.argv = ["campaigns", "--engines", ENGINES]
     campaigns.main()
+    sys.argv = ["forwarding", "--engines", ENGINES, "-n", "500"]
+    forwarding.main()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from smshub.carriers.smpp.registry import links as smpp_links
 from smshub.compliance.endpoints import router as blocklist_router
 from smshub.config import Settings, get_settings
 from smshub.contacts.endpoints import router as contacts_router
+from smshub.forwarding.endpoints import router as forwarding_router
 from smshub.groups.endpoints import router as groups_router
 from smshub.kit import http_errors
 from smshub.kit.db import create_engine, session_factory
@@ -52,6 +53,7 @@ def api_router() -> APIRouter:
         lists_router,
         campaigns_router,
         events_router,
+        forwarding_router,
     )
     for router in routers:
         api.include_router(router)
@@ -64,8 +66,21 @@ def _wake(app: FastAPI) -> None:
         app.state.runner.wake()
 
 
-def create_app(settings: Settings | None = None, *, workers: bool = False) -> FastAPI:
-    """Build the app. With `workers`, the job runner runs inside this process."""
+async def _start_smtp(settings: Settings, app: FastAPI) -> asyncio.Server | None:
+    from smshub.mail.inbound import start_listener
+
+    try:
+        return await start_listener(settings, app.state.sessions)
+    except OSError as exc:  # the web and workers still serve; the log says why mail won't
+        log.error("SMTP listener not started on %s: %s", settings.smtp_listen, exc)
+        return None
+
+
+def create_app(
+    settings: Settings | None = None, *, workers: bool = False, smtp: bool = False
+) -> FastAPI:
+    """Build the app. With `workers`, the job runner runs inside this process; with
+    `smtp`, so does the inbound SMTP listener (SMSHUB_SMTP_LISTEN)."""
     settings = settings or get_settings()
     engine = create_engine(settings.database_url)
     hub = create_hub(settings.database_url)
@@ -81,9 +96,12 @@ def create_app(settings: Settings | None = None, *, workers: bool = False) -> Fa
             runner = app.state.runner = create_worker(settings, app.state.sessions)
             task = asyncio.create_task(runner.run())
             await smpp_links.start_all()
+        listener = await _start_smtp(settings, app) if smtp else None
         try:
             yield
         finally:
+            if listener is not None:
+                listener.close()
             await app.state.batcher.stop()
             if runner is not None and task is not None:
                 await runner.stop(settings.shutdown_grace_s)

@@ -114,8 +114,10 @@ def serve(
     settings = get_settings()
     upgrade(settings.database_url)
     if only is Only.smtp:
-        err.print("[red]error:[/red] the SMTP listener is not part of this version yet")
-        raise typer.Exit(2)
+        from smshub.mail.inbound import run_smtp
+
+        asyncio.run(run_smtp(settings))
+        return
     if demo:
         from smshub.demo import seed_demo
 
@@ -130,7 +132,7 @@ def serve(
 
         asyncio.run(run_worker(settings))
         return
-    application = create_app(settings, workers=only is None)
+    application = create_app(settings, workers=only is None, smtp=only is None)
     uvicorn.run(
         application,
         host=host or settings.host,

@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     # Enables the `test.*` job kinds that the job-runner tests drive. Never on in production.
     enable_test_jobs: bool = False
     var_dir: Path = Path("./var")
+    # Mail (F1, F5): the outbound relay and the inbound listener, both "host:port".
+    # An empty listen address (or port 0) turns the listener off.
+    smtp_relay: str = "127.0.0.1:25"
+    smtp_listen: str = "127.0.0.1:2525"
+    mail_domain: str = "sms.localhost"
+    mail_from: str = "smshub@sms.localhost"
+    mail_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Forwarding: the timeout of URL callbacks and webhook POSTs.
+    forward_http_timeout_s: float = Field(default=10.0, gt=0)
 
 
 @lru_cache

@@ -18,6 +18,7 @@ from smshub.campaigns import tasks as campaign_tasks
 from smshub.carriers.simulator import tasks as simulator_tasks
 from smshub.carriers.smpp.registry import links as smpp_links
 from smshub.config import Settings, get_settings
+from smshub.forwarding import tasks as forwarding_tasks
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.db import create_engine, session_factory
 from smshub.kit.jobs import JobRegistry, JobRunner
@@ -35,6 +36,7 @@ def build_registry(settings: Settings) -> JobRegistry:
     messaging_tasks.register(registry)
     simulator_tasks.register(registry)
     campaign_tasks.register(registry)
+    forwarding_tasks.register(registry, settings)
     if settings.enable_test_jobs:
         register_test_jobs(registry)
     return registry

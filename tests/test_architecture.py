@@ -26,7 +26,13 @@ PURE = {
     "smshub.carriers.smpp.session",
     "smshub.lists.csvimport",
     "smshub.campaigns.planning",
+    "smshub.forwarding.rules",
+    "smshub.forwarding.signing",
+    "smshub.mail.parse",
+    "smshub.mail.render",
 }
+# Submodules of an I/O package that do no I/O themselves.
+PURE_STDLIB = {"urllib.parse"}
 IO_MODULES = {
     "sqlalchemy",
     "httpx",
@@ -68,7 +74,7 @@ def test_pure_modules_import_no_io(module: str) -> None:
         pytest.skip(f"{module} not written yet")
     for name in _imports(path):
         top = name.split(".")[0]
-        assert top not in IO_MODULES, f"{module} imports {name}"
+        assert top not in IO_MODULES or name in PURE_STDLIB, f"{module} imports {name}"
         if top == "smshub":
             assert name in PURE, f"{module} imports the impure {name}"
 

@@ -76,6 +76,8 @@ WATCHED = frozenset(
         "call_groups",
         "group_members",
         "connectors",
+        "number_forwarding",
+        "webhooks",
     }
 )
 

@@ -23,6 +23,7 @@ from smshub.auth.schemas import TenantOut
 from smshub.carriers.base import ThrottledCarrierError
 from smshub.compliance import keywords
 from smshub.compliance import service as compliance
+from smshub.forwarding import hooks as forwarding_hooks
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, InvalidInput
 from smshub.kit.ids import new_id
@@ -300,19 +301,15 @@ async def _move(
     ours = message.from_e164 if message.direction == "out" else message.to_e164
     number = await numbers_service.number_info(session, ours)
     users = await numbers_service.users_of_number(session, number.id) if number else []
-    emit(
-        session,
-        "message.status",
-        message.tenant_id,
-        users,
-        {
-            "id": message.id,
-            "conversation_id": message.conversation_id,
-            "status": status,
-            "error": message.error,
-            "at": now.isoformat(),
-        },
-    )
+    data = {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "status": status,
+        "error": message.error,
+        "at": now.isoformat(),
+    }
+    emit(session, "message.status", message.tenant_id, users, data)
+    await forwarding_hooks.on_message_status(session, message.tenant_id, data, now)
     return True
 
 
@@ -482,6 +479,8 @@ async def receive_message(
     message = await _store_inbound(
         session, number, conversation, body, connector_id, carrier_ref, now
     )
+    # Forwards and webhooks commit with the message (F1-F5).
+    await forwarding_hooks.on_message_received(session, number.id, message)
     action = await _apply_keyword(session, number, conversation, body, now)
     return Received(message.id, None, action)
 

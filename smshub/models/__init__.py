@@ -12,6 +12,13 @@ from smshub.models.campaign import (
 from smshub.models.compliance import BlocklistEntry, QuarantinedMessage
 from smshub.models.connector import CarrierPacing, Connector, SimulatorOutbox
 from smshub.models.contact import Contact, ContactNumber
+from smshub.models.forwarding import (
+    DeliveryAttempt,
+    MailSender,
+    NumberForwarding,
+    Webhook,
+    WebhookDelivery,
+)
 from smshub.models.group import CallGroup, GroupMember
 from smshub.models.job import Job
 from smshub.models.message import Conversation, ConversationState, Message, MessageEvent
@@ -23,27 +30,32 @@ __all__ = [
     "Base",
     "BlocklistEntry",
     "CallGroup",
-    "CarrierPacing",
     "Campaign",
     "CampaignRecipient",
     "CampaignSend",
+    "CarrierPacing",
     "ComplianceKeyword",
     "Connector",
     "Contact",
     "ContactNumber",
     "Conversation",
     "ConversationState",
+    "DeliveryAttempt",
     "GroupMember",
     "Job",
     "ListEntry",
+    "MailSender",
     "Message",
     "MessageEvent",
     "Number",
     "NumberAssignment",
+    "NumberForwarding",
     "QuarantinedMessage",
     "RecipientList",
     "SimulatorOutbox",
     "Tenant",
     "User",
     "WebSession",
+    "Webhook",
+    "WebhookDelivery",
 ]

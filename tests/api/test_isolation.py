@@ -83,6 +83,13 @@ ADMIN_ONLY = {
     ("POST", "/api/v1/campaigns/{campaign_id}/stop"),
     ("POST", "/api/v1/campaigns/{campaign_id}/restart"),
     ("POST", "/api/v1/messages/bulk"),
+    ("PUT", "/api/v1/numbers/{number_id}/forwarding"),
+    ("POST", "/api/v1/webhooks"),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"),
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"),
+    ("POST", "/api/v1/mail-senders"),
+    ("DELETE", "/api/v1/mail-senders/{sender_id}"),
 }
 ADMIN_ONLY_READS = [
     "/api/v1/blocklist",
@@ -92,6 +99,8 @@ ADMIN_ONLY_READS = [
     "/api/v1/quarantine",
     "/api/v1/connectors",
     "/api/v1/simulator/outbox",
+    "/api/v1/webhooks",
+    "/api/v1/mail-senders",
 ]
 USER_WRITABLE = {
     ("POST", "/api/v1/contacts"),
@@ -124,6 +133,10 @@ VALID_BODIES: dict[str, Any] = {
     "/api/v1/tenant": {"sms_enabled": False},
     "/api/v1/connectors": {"name": "x", "kind": "simulator"},
     "/api/v1/simulator/inbound": {"from": "+12025550123", "to": "+14155550100", "body": "x"},
+    "/api/v1/numbers/{number_id}/forwarding": {"emails": ["ops@example.com"]},
+    "/api/v1/webhooks": {"url": "http://127.0.0.1:9/h", "events": ["message.received"]},
+    "/api/v1/webhooks/{webhook_id}": {"enabled": False},
+    "/api/v1/mail-senders": {"email": "a@example.com", "number_id": "x"},
 }
 
 

@@ -7,6 +7,7 @@ from smshub.web.routes import (
     campaigns,
     connectors,
     contacts,
+    forwarding,
     groups,
     home,
     messages,
@@ -27,5 +28,6 @@ for _module in (
     contacts,
     connectors,
     campaigns,
+    forwarding,
 ):
     router.include_router(_module.router)

@@ -1,0 +1,1 @@
+"""Forwarding and integrations: SMS to email, forward to mobile, URL callbacks, webhooks."""

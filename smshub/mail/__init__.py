@@ -1,0 +1,1 @@
+"""Mail: SMS to email, reply by email and Mail2SMS (F1, F5)."""
