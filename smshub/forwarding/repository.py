@@ -21,6 +21,13 @@ async def forwarding(session: AsyncSession, number_id: str) -> NumberForwarding 
     return await session.get(NumberForwarding, number_id)
 
 
+async def forwardings(session: AsyncSession, number_ids: list[str]) -> Sequence[NumberForwarding]:
+    if not number_ids:
+        return []
+    stmt = select(NumberForwarding).where(NumberForwarding.number_id.in_(number_ids))
+    return (await session.scalars(stmt)).all()
+
+
 async def attempts(
     session: AsyncSession, number_id: str, kind: str | None, cursor: str | None, limit: int
 ) -> Sequence[DeliveryAttempt]:

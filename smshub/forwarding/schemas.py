@@ -83,6 +83,15 @@ class ForwardingOut(BaseModel):
     reply_domain: str
 
 
+class ForwardingSettings(BaseModel):
+    """A number's forwarding inside the number's own shape (`GET /numbers/{id}`)."""
+
+    emails: list[str]
+    mobile: str | None
+    url_callback: UrlCallback | None
+    active: list[ForwardKind]
+
+
 class DeliveryAttempt(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str

@@ -89,10 +89,23 @@ async def set_forwarding(
     data: schemas.Forwarding,
     clock: Clock | None = None,
 ) -> NumberForwarding:
-    """Replace a number's forwarding. `active` defaults to every configured forward; a
-    forward named in `active` must be configured."""
+    """Replace a number's forwarding (`PUT /numbers/{id}/forwarding`)."""
     check_admin(actor)
     number = await numbers_service.access_number_by_id(session, actor, number_id)
+    return await apply_forwarding(session, number, data, clock=clock)
+
+
+async def apply_forwarding(
+    session: AsyncSession,
+    number: Number,
+    data: schemas.Forwarding,
+    *,
+    prefix: str = "",
+    clock: Clock | None = None,
+) -> NumberForwarding:
+    """Write a number the caller has already checked access to. `active` defaults to
+    every configured forward; a forward named in `active` must be configured. `prefix`
+    goes before the field names of errors (`forwarding.` from `PATCH /numbers/{id}`)."""
     configured = {
         "email": bool(data.emails),
         "mobile": data.mobile is not None,
@@ -105,13 +118,15 @@ async def set_forwarding(
         if not configured[kind]:
             field = "emails" if kind == "email" else kind
             raise InvalidInput(
-                f"active: {kind} is switched on but {field} is not set.",
-                field="active",
+                f"{prefix}active: {kind} is switched on but {prefix}{field} is not set.",
+                field=f"{prefix}active",
                 code="forward_not_configured",
             )
     if data.mobile is not None and data.mobile == number.e164:
         raise InvalidInput(
-            "mobile: must differ from the number itself.", field="mobile", code="forward_loop"
+            f"{prefix}mobile: must differ from the number itself.",
+            field=f"{prefix}mobile",
+            code="forward_loop",
         )
     row = await repo.forwarding(session, number.id)
     if row is None:
@@ -130,6 +145,23 @@ async def set_forwarding(
     row.updated_at = (clock or SystemClock()).now()
     await session.flush()
     return row
+
+
+async def settings_of(
+    session: AsyncSession, number_ids: list[str]
+) -> dict[str, schemas.ForwardingSettings]:
+    """The forwarding of each number that has one, as the number's API shape shows it."""
+    rows = await repo.forwardings(session, number_ids)
+    out = {}
+    for row in rows:
+        full = present_forwarding(row, row.number_id, "")
+        out[row.number_id] = schemas.ForwardingSettings(
+            emails=full.emails,
+            mobile=full.mobile,
+            url_callback=full.url_callback,
+            active=full.active,
+        )
+    return out
 
 
 async def list_attempts(

@@ -23,13 +23,13 @@ async def create_number(
     session: DB, actor: CurrentActor, data: schemas.NumberCreate
 ) -> schemas.Number:
     number = await service.create_number(session, actor, data)
-    return (await service.present(session, [number]))[0]
+    return (await service.present(session, [number], admin=actor.is_admin))[0]
 
 
 @router.get("/numbers/{number_id}", response_model=schemas.Number)
 async def get_number(session: DB, actor: CurrentActor, number_id: str) -> schemas.Number:
     number = await service.access_number_by_id(session, actor, number_id)
-    return (await service.present(session, [number]))[0]
+    return (await service.present(session, [number], admin=actor.is_admin))[0]
 
 
 @router.patch("/numbers/{number_id}", response_model=schemas.Number)
@@ -37,7 +37,7 @@ async def update_number(
     session: DB, actor: CurrentActor, number_id: str, data: schemas.NumberUpdate
 ) -> schemas.Number:
     number = await service.update_number(session, actor, number_id, data)
-    return (await service.present(session, [number]))[0]
+    return (await service.present(session, [number], admin=actor.is_admin))[0]
 
 
 @router.delete("/numbers/{number_id}", status_code=204)
@@ -51,4 +51,4 @@ async def set_assignees(
     session: DB, actor: CurrentActor, number_id: str, data: schemas.AssigneesSet
 ) -> schemas.Number:
     number = await service.set_assignees(session, actor, number_id, data.user_ids)
-    return (await service.present(session, [number]))[0]
+    return (await service.present(session, [number], admin=actor.is_admin))[0]

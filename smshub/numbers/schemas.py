@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from smshub.forwarding.schemas import Forwarding, ForwardingSettings
 from smshub.kit.validation import E164Number
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -33,6 +34,8 @@ class NumberUpdate(BaseModel):
     mms_enabled: bool | None = None
     connector_id: Ref | None = None
     fallback_connector_id: Ref | None = None
+    # Replaces the number's forwarding like `PUT /numbers/{id}/forwarding`; null clears it.
+    forwarding: Forwarding | None = None
 
 
 class Assignee(BaseModel):
@@ -54,6 +57,7 @@ class Number(BaseModel):
     created_at: datetime
     assignees: list[Assignee] = Field(default_factory=list)
     group_id: str | None = None
+    forwarding: ForwardingSettings | None = None  # admins only; null when none is set
 
 
 class AssigneesSet(BaseModel):

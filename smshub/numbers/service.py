@@ -29,10 +29,19 @@ async def access_number_by_id(session: AsyncSession, actor: Actor, number_id: st
     return number
 
 
-async def present(session: AsyncSession, numbers: Sequence[Number]) -> list[schemas.Number]:
+async def present(
+    session: AsyncSession, numbers: Sequence[Number], *, admin: bool = False
+) -> list[schemas.Number]:
+    """The API shape; `admin` adds each number's forwarding (admin-only settings)."""
     ids = [n.id for n in numbers]
     people = await repo.assignees(session, ids)
     groups = await repo.groups_of(session, ids)
+    forwarding = {}
+    if admin:
+        # Lazy: forwarding's service imports this module.
+        from smshub.forwarding import service as forwarding_service
+
+        forwarding = await forwarding_service.settings_of(session, ids)
     out = []
     for n in numbers:
         item = schemas.Number.model_validate(n)
@@ -40,6 +49,7 @@ async def present(session: AsyncSession, numbers: Sequence[Number]) -> list[sche
             schemas.Assignee(id=u.id, extension=u.extension, name=u.name) for u in people[n.id]
         ]
         item.group_id = groups.get(n.id)
+        item.forwarding = forwarding.get(n.id)
         out.append(item)
     return out
 
@@ -56,7 +66,10 @@ async def list_numbers(
         cursor=check_cursor(cursor),
         limit=limit,
     )
-    return Page(items=await present(session, rows[:limit]), next_cursor=next_cursor(rows, limit))
+    return Page(
+        items=await present(session, rows[:limit], admin=actor.is_admin),
+        next_cursor=next_cursor(rows, limit),
+    )
 
 
 async def create_number(session: AsyncSession, actor: Actor, data: schemas.NumberCreate) -> Number:
@@ -84,13 +97,23 @@ def _taken(e164: str) -> Conflict:
 async def update_number(
     session: AsyncSession, actor: Actor, number_id: str, data: schemas.NumberUpdate
 ) -> Number:
+    """Change a number's fields and, with `forwarding`, replace its forwarding in the
+    same transaction (errors name `forwarding.<field>`)."""
     check_admin(actor)
     number = await access_number_by_id(session, actor, number_id)
     refs = {"connector_id": data.connector_id, "fallback_connector_id": data.fallback_connector_id}
     for field, ref in refs.items():
         if ref:
             await carriers_service.check_connector_usable(session, actor.tenant_id, ref, field)
-    for field, value in data.model_dump(exclude_unset=True).items():
+    if "forwarding" in data.model_fields_set:
+        # Lazy: forwarding's service imports this module.
+        from smshub.forwarding import service as forwarding_service
+        from smshub.forwarding.schemas import Forwarding
+
+        await forwarding_service.apply_forwarding(
+            session, number, data.forwarding or Forwarding(), prefix="forwarding."
+        )
+    for field, value in data.model_dump(exclude_unset=True, exclude={"forwarding"}).items():
         if value is not None or field in ("connector_id", "fallback_connector_id"):
             setattr(number, field, value)
     await session.flush()
