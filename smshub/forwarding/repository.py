@@ -12,6 +12,7 @@ from smshub.models import (
     MailSender,
     NumberForwarding,
     Tenant,
+    User,
     Webhook,
     WebhookDelivery,
 )
@@ -78,6 +79,17 @@ async def mail_senders(session: AsyncSession, tenant_id: str) -> Sequence[MailSe
 
 async def mail_sender(session: AsyncSession, tenant_id: str, email: str) -> MailSender | None:
     stmt = select(MailSender).where(MailSender.tenant_id == tenant_id, MailSender.email == email)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def first_admin(session: AsyncSession, tenant_id: str) -> User | None:
+    """The tenant's longest-standing live admin."""
+    stmt = (
+        select(User)
+        .where(User.tenant_id == tenant_id, User.role == "admin", User.deleted_at.is_(None))
+        .order_by(User.created_at, User.id)
+        .limit(1)
+    )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

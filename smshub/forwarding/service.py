@@ -388,6 +388,15 @@ async def mail_sender_number(
     return NumberInfo.model_validate(number)
 
 
+async def tenant_admin_actor(session: AsyncSession, tenant_id: str) -> Actor | None:
+    """The tenant's longest-standing admin as an actor: whom a Mail2SMS campaign is
+    created by and rated to (only an admin can allow-list a mail sender)."""
+    user = await repo.first_admin(session, tenant_id)
+    if user is None:
+        return None
+    return Actor(user.id, user.tenant_id, user.role, user.extension, user.name)
+
+
 async def conversation_number(
     session: AsyncSession, conversation_id: str
 ) -> tuple[NumberInfo, str] | None:

@@ -79,7 +79,7 @@ class MailHandler:
         replies, bulk = self._route(envelope.rcpt_tos, mail.subject)
         if not replies and not bulk:
             return "550 5.7.1 No valid reply token in the address or subject; no SMS was sent"
-        sent, problems = 0, []
+        sent, problems, campaigns = 0, [], []
         for token in replies:
             try:
                 async with unit_of_work(self.sessions) as db:
@@ -102,12 +102,16 @@ class MailHandler:
                     )
                 sent += out.sent
                 problems.extend(out.skipped)
+                if out.campaign_id:
+                    campaigns.append(out.campaign_id)
             except SmshubError as exc:
                 problems.append(exc.message)
         if not sent:
             detail = " ".join(" ".join(problems).split())[:300] or "nothing to send"
             return f"550 5.7.1 No SMS was sent: {detail}"
-        return f"250 OK: {sent} SMS queued" + (f" ({len(problems)} skipped)" if problems else "")
+        via = f" by campaign {', '.join(campaigns)}" if campaigns else ""
+        skipped = f" ({len(problems)} skipped)" if problems else ""
+        return f"250 OK: {sent} SMS queued{via}{skipped}"
 
     def _route(self, rcpts: list[str], subject: str) -> tuple[list[str], dict[str, list[str]]]:
         replies: list[str] = []
