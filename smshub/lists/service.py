@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor, check_admin
@@ -16,10 +16,10 @@ from smshub.kit.errors import Conflict, NotFound
 from smshub.kit.ids import new_id
 from smshub.kit.pagination import Page, check_cursor, next_cursor
 from smshub.lists import csvimport, importer, schemas
+from smshub.lists import repository as repo
 from smshub.models import ListEntry, RecipientList
 
 EXPORT_PAGE = 2000
-ENTRIES = cast(Table, ListEntry.__table__)  # Core inserts: no ORM bookkeeping per row
 
 
 async def _is_empty(session: AsyncSession, list_id: str) -> bool:
@@ -190,7 +190,7 @@ async def import_entries(
             if r.e164 not in present
         ]
         if rows:
-            await session.execute(ENTRIES.insert(), rows)
+            await repo.insert_entries(session, rows)
         blocked = await compliance.blocklisted_among(session, actor.tenant_id, numbers)
         return present, len(blocked - present)
 
