@@ -299,6 +299,19 @@ def test_reassembly_out_of_order_and_duplicates():
     assert done is not None and done.text == "abc" and len(r) == 0
 
 
+def test_a_part_repeated_after_completion_is_not_a_new_message():
+    r = Reassembler(ttl_s=60)
+    for seq, text in ((1, "a"), (2, "b")):
+        done = r.add("+1", "+2", 5, 2, seq, text, T0)
+    assert done is not None and done.text == "ab"
+    assert r.add("+1", "+2", 5, 2, 1, "a", T0 + timedelta(seconds=5)) is None
+    assert len(r) == 0 and r.expire(T0 + timedelta(seconds=120)) == []
+    # The same reference reused for a different message is a new message.
+    assert r.add("+1", "+2", 5, 2, 1, "x", T0 + timedelta(seconds=6)) is None
+    done = r.add("+1", "+2", 5, 2, 2, "y", T0 + timedelta(seconds=6))
+    assert done is not None and done.text == "xy"
+
+
 def test_reassembly_gives_up_with_what_arrived():
     r = Reassembler(ttl_s=60)
     r.add("+1", "+2", 5, 3, 1, "a", T0)

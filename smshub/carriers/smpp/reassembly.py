@@ -33,6 +33,9 @@ class Reassembler:
     def __init__(self, ttl_s: float = 300.0):
         self.ttl = timedelta(seconds=ttl_s)
         self._pending: dict[Key, _Pending] = {}
+        # Keys completed within `ttl`: a part repeated after its message was whole must
+        # not start a new message (which `expire` would later deliver as a fragment).
+        self._done: dict[Key, _Pending] = {}
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -52,17 +55,24 @@ class Reassembler:
         if total <= 1:
             return Complete(source, destination, text, 1)
         key = (source, destination, ref, total)
+        done = self._done.get(key)
+        if key not in self._pending and done is not None and done.parts.get(seq) == text:
+            return None  # a repeat of a part of the message just completed
         pending = self._pending.setdefault(key, _Pending(now))
         if 1 <= seq <= total:
             pending.parts.setdefault(seq, text)
         if len(pending.parts) < total:
             return None
         del self._pending[key]
+        self._done[key] = _Pending(now, pending.parts)
         return Complete(source, destination, _join(pending, total), total)
 
     def expire(self, now: datetime) -> list[Complete]:
         """Messages whose parts stopped coming: what arrived, in order."""
         done: list[Complete] = []
+        for key, finished in list(self._done.items()):
+            if now - finished.first_at >= self.ttl:
+                del self._done[key]
         for key, pending in list(self._pending.items()):
             if now - pending.first_at >= self.ttl:
                 del self._pending[key]

@@ -91,6 +91,7 @@ class Links:
     ) -> None:
         self.sessions = sessions
         self.clock = clock or SystemClock()
+        self.reassembler = Reassembler()  # parts never outlive the app they arrived in
 
     def link_for(
         self, connector_id: str, config: dict[str, Any], tenant_id: str | None = None
