@@ -466,6 +466,9 @@ def test_notifications_follow_the_settings_and_mute(live: Live, browser: Browser
     page.locator(".mc-conv").first.click()
     shop.inbound("+12025550131", "Still there?")
     expect(page.locator(".mc-msg.mc-in")).to_have_count(2)
+    # The open thread's read is stored before the page goes away (a navigation would
+    # cancel the request still in flight on a loaded machine).
+    eventually(lambda: shop.unread_of("201") == 0)
     # Muted: no sound, no notification, but the unread count still shows.
     page.get_by_role("switch", name="Mute this conversation").check()
     expect(page.locator("[data-slot=muted-chip]")).to_be_visible()
