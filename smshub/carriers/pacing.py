@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from smshub.carriers.throttle import Bucket, Grant, grant
+from smshub.carriers.throttle import Bucket, Reservation, reserve
 from smshub.models import CarrierPacing
 
 
@@ -32,11 +32,16 @@ def keys(
 
 
 async def take(
-    session: AsyncSession, limits: Sequence[tuple[str, float]], wanted: int, now: float
-) -> Grant:
-    """Tokens for up to `wanted` messages from every limit in `limits` (key, rate)."""
+    session: AsyncSession,
+    limits: Sequence[tuple[str, float]],
+    wanted: int,
+    now: float,
+    horizon_s: float = 0.0,
+) -> Reservation:
+    """Tokens for up to `wanted` messages from every limit in `limits` (key, rate), and
+    bookings up to `horizon_s` ahead (see `throttle.reserve`)."""
     if not limits or wanted <= 0:
-        return Grant(wanted, (), 0.0)
+        return Reservation(wanted, (), (), 0.0)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     names = [k for k, _ in limits]
@@ -53,7 +58,7 @@ async def take(
         for r in (await session.execute(stmt.execution_options(populate_existing=True))).scalars()
     }
     buckets = [Bucket(rate, rows[k].tokens, rows[k].at) for k, rate in limits]
-    result = grant(buckets, wanted, now)
+    result = reserve(buckets, wanted, now, horizon_s)
     for (k, _), bucket in zip(limits, result.buckets, strict=True):
         rows[k].tokens, rows[k].at = bucket.tokens, bucket.at
     await session.flush()

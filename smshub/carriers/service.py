@@ -177,10 +177,11 @@ async def fallback_for(session: AsyncSession, number: NumberInfo) -> schemas.Con
     return await cache.get(("fallback_for", number.id, ref), load)
 
 
-def available(connector: schemas.ConnectorInfo) -> bool:
+async def available(connector: schemas.ConnectorInfo) -> bool:
     """Whether this process can submit through `connector` now (an SMPP bind held by
     another process cannot)."""
-    return bool(getattr(carrier_for(connector), "available", True))
+    check = getattr(carrier_for(connector), "available", None)
+    return True if check is None else bool(await check())
 
 
 def count_results(connector_id: str, results: Sequence[SubmitResult | CarrierError]) -> None:

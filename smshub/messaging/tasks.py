@@ -41,6 +41,9 @@ from smshub.models import Message
 from smshub.numbers import service as numbers_service
 
 BATCH = 200
+STANDBY_REQUEUE_S = 0.2
+# How far ahead a throughput limit books tokens for waiting messages.
+HORIZON_S = 30.0
 
 Route = tuple[ConnectorInfo, ConnectorInfo | None]
 
@@ -51,6 +54,7 @@ async def dispatch_messages(session: AsyncSession, jobs: list[JobContext]) -> No
     error on one message queues that message again with backoff, without undoing the
     others' submits."""
     tries = {str(j.payload.get("message_id")): int(j.payload.get("try", 0)) for j in jobs}
+    reserved = {str(j.payload.get("message_id")) for j in jobs if j.payload.get("reserved")}
     messages = await repo.messages_by_ids(session, list(tries))
     held = await campaigns_service.hold_opted_out(session, messages)
     routed: dict[str, tuple[ConnectorInfo, list[tuple[Message, ConnectorInfo | None]]]] = {}
@@ -62,7 +66,7 @@ async def dispatch_messages(session: AsyncSession, jobs: list[JobContext]) -> No
             connector, fallback = route
             routed.setdefault(connector.id, (connector, []))[1].append((message, fallback))
     for connector, items in routed.values():
-        await _submit(session, connector, items, tries)
+        await _submit(session, connector, items, tries, reserved)
 
 
 async def _route(session: AsyncSession, message: Message) -> Route | None:
@@ -84,12 +88,18 @@ async def _submit(
     connector: ConnectorInfo,
     items: Sequence[tuple[Message, ConnectorInfo | None]],
     tries: dict[str, int],
+    reserved: set[str],
 ) -> None:
     messages = [m for m, _ in items]
-    if not carriers_service.available(connector):
-        batch = messages  # the carrier refuses at once: spend no tokens on it
-    else:
-        batch = await _pace(session, connector, messages, tries)
+    if not await carriers_service.available(connector):
+        # Another process holds this connector's bind: the message goes back to the queue
+        # for that process to take, unchanged (no token spent, no try used).
+        for message in messages:
+            attempt = tries.get(message.id, 0)
+            booked = message.id in reserved
+            await _later(session, message, attempt, STANDBY_REQUEUE_S, reserved=booked)
+        return
+    batch = await _pace(session, connector, messages, tries, reserved)
     if not batch:
         return
     fallbacks = {m.id: f for m, f in items}
@@ -139,7 +149,11 @@ async def _record(
 
 
 async def _pace(
-    session: AsyncSession, connector: ConnectorInfo, batch: list[Message], tries: dict[str, int]
+    session: AsyncSession,
+    connector: ConnectorInfo,
+    batch: list[Message],
+    tries: dict[str, int],
+    reserved: set[str],
 ) -> list[Message]:
     """The messages that got a token from every limit; the rest wait for theirs."""
     sender_rate = float(connector.config.get("sender_throughput", 0) or 0)
@@ -151,19 +165,30 @@ async def _pace(
     passed: list[Message] = []
     for sender, messages in by_sender.items():
         limits = pacing.keys(connector.id, connector.throughput, sender, sender_rate)
-        got = await pacing.take(session, limits, len(messages), time.time())
-        passed += messages[: got.granted]
-        for message in messages[got.granted :]:
+        waiting = [m for m in messages if m.id not in reserved]
+        passed += [m for m in messages if m.id in reserved]  # their token is booked
+        got = await pacing.take(session, limits, len(waiting), time.time(), HORIZON_S)
+        passed += waiting[: got.now]
+        booked = waiting[got.now : got.now + len(got.later)]
+        for message, wait_s in zip(booked, got.later, strict=True):
+            await _later(session, message, tries.get(message.id, 0), wait_s, reserved=True)
+        for message in waiting[got.now + len(got.later) :]:
             await _later(session, message, tries.get(message.id, 0), got.retry_in_s)
     return passed
 
 
-async def _later(session: AsyncSession, message: Message, attempt: int, wait_s: float) -> None:
+async def _later(
+    session: AsyncSession, message: Message, attempt: int, wait_s: float, reserved: bool = False
+) -> None:
+    """Queue the message again; `reserved`: its token is booked for that moment."""
     run_at = datetime.now(UTC)
+    payload: dict[str, object] = {"message_id": message.id, "try": attempt}
+    if reserved:
+        payload["reserved"] = True
     await enqueue(
         session,
         service.SEND_JOB,
-        {"message_id": message.id, "try": attempt},
+        payload,
         policy=service.SEND_POLICY,
         run_at=run_at + timedelta(seconds=wait_s),
         idempotency_key=f"send:{message.id}:paced:{new_id()}",

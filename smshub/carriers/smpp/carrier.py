@@ -70,10 +70,12 @@ class SmppCarrier:
 
     _refs = itertools.count(1)
 
-    @property
-    def available(self) -> bool:
-        """False while another process holds the bind (no point spending tokens here)."""
+    async def available(self) -> bool:
+        """False while another process holds the bind (no point spending tokens here).
+        A fresh link first finds out whose bind it is."""
         self.link.start()
+        if not self.link.bound:
+            await self.link.wait_first_attempt(self.link.config.response_timeout_s)
         return not self.link.standby
 
     async def submit_many(
