@@ -225,6 +225,17 @@ def test_list_import_campaign_preview_and_live_progress(
     page.get_by_role("link", name="Campaigns", exact=True).first.click()
     expect(page.get_by_role("row").filter(has_text="Spring sale")).to_contain_text("completed")
 
+    # A campaign from an uploaded CSV instead of a list: its preview counts the bad rows.
+    page.get_by_label("Name", exact=True).fill("Walk-ins")
+    page.get_by_label("Message", exact=True).fill("Hi {first_name}!")
+    page.get_by_label("CSV", exact=True).set_input_files(files=upload)
+    page.get_by_label("Country of national numbers").fill("US")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page.get_by_role("heading", name="Walk-ins")).to_be_visible()
+    expect(fact(page, "Will be sent")).to_have_text("3")
+    expect(fact(page, "Invalid")).to_have_text("1")
+    expect(fact(page, "Blocklisted")).to_have_text("1")
+
 
 def test_blocklist_add_and_remove_by_hand(
     live: tuple[Server, str], browser: Browser, problems: list[str]
