@@ -374,4 +374,5 @@ def test_user_role_sees_no_admin_pages(
     for path in ["/campaigns", "/lists", "/blocklist", "/connectors", "/webhooks"]:
         response = page.goto(shop.url + path)
         assert response is not None
-        assert response.status in (403, 404), (path, response.status)
+        assert response.status == 403, (path, response.status)
+        expect(page.get_by_text("This page is for company admins.")).to_be_visible()
