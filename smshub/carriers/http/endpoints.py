@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, Security
 from fastapi.security import APIKeyHeader
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.carriers.http import service
 from smshub.kit.deps import DB
@@ -29,14 +30,12 @@ async def _params(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 
-@router.post("/carriers/http/{connector_id}/inbound", response_class=Response)
-async def inbound_webhook(
-    session: DB, connector_id: str, request: Request, _: Signature
-) -> Response:
-    """An inbound message from the carrier (form-encoded, X-Twilio-Signature)."""
+async def _handle(
+    session: AsyncSession, kind: service.Hook, connector_id: str, request: Request
+) -> None:
     await service.handle_webhook(
         session,
-        "inbound",
+        kind,
         connector_id,
         url=str(request.url),
         path=request.url.path,
@@ -44,6 +43,14 @@ async def inbound_webhook(
         headers=request.headers,
     )
     await session.commit()
+
+
+@router.post("/carriers/http/{connector_id}/inbound", response_class=Response)
+async def inbound_webhook(
+    session: DB, connector_id: str, request: Request, _: Signature
+) -> Response:
+    """An inbound message from the carrier (form-encoded, X-Twilio-Signature)."""
+    await _handle(session, "inbound", connector_id, request)
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
@@ -52,14 +59,5 @@ async def status_webhook(
     session: DB, connector_id: str, request: Request, _: Signature
 ) -> Response:
     """A status callback: delivered, undelivered, failed (others are progress only)."""
-    await service.handle_webhook(
-        session,
-        "status",
-        connector_id,
-        url=str(request.url),
-        path=request.url.path,
-        params=await _params(request),
-        headers=request.headers,
-    )
-    await session.commit()
+    await _handle(session, "status", connector_id, request)
     return Response(status_code=204)
