@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smshub.config import Settings
 from smshub.forwarding import hooks, rules, signing
 from smshub.forwarding import service as forwarding
+from smshub.forwarding.schemas import ForwardingInfo
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import SmshubError
 from smshub.kit.jobs import JobContext, JobRegistry, PermanentJobError, RetryPolicy, next_delay
@@ -97,6 +98,17 @@ class ForwardingTasks:
             raise PermanentJobError("the message no longer exists")
         return message
 
+    async def _forwarding_of(
+        self, session: AsyncSession, job: JobContext
+    ) -> tuple[Message, Conversation, ForwardingInfo] | None:
+        """The job's message, its conversation and its number's forwarding, if any."""
+        message = await self._message(session, job)
+        conversation = await session.get(Conversation, message.conversation_id)
+        if conversation is None:
+            return None
+        info = await hooks.forwarding_info(session, conversation.number_id)
+        return None if info is None else (message, conversation, info)
+
     def _attempt(
         self, message: Message | _Ref, number_id: str, kind: str, **values: object
     ) -> DeliveryAttempt:
@@ -110,12 +122,11 @@ class ForwardingTasks:
         )
 
     async def email(self, session: AsyncSession, job: JobContext) -> None:
-        message = await self._message(session, job)
-        conversation = await session.get(Conversation, message.conversation_id)
-        info = (
-            await hooks.forwarding_info(session, conversation.number_id) if conversation else None
-        )
-        if conversation is None or info is None or not info.emails:
+        found = await self._forwarding_of(session, job)
+        if found is None:
+            return
+        message, conversation, info = found
+        if not info.emails:
             return
         token = signing.reply_token(self.settings.secret_key, conversation.id)
         mail = render.forward_email(
@@ -142,12 +153,11 @@ class ForwardingTasks:
         )
 
     async def mobile(self, session: AsyncSession, job: JobContext) -> None:
-        message = await self._message(session, job)
-        conversation = await session.get(Conversation, message.conversation_id)
-        info = (
-            await hooks.forwarding_info(session, conversation.number_id) if conversation else None
-        )
-        if conversation is None or info is None or not info.mobile:
+        found = await self._forwarding_of(session, job)
+        if found is None:
+            return
+        message, _, info = found
+        if not info.mobile:
             return
         number = await numbers_service.number_info(session, message.to_e164)
         if number is None:
@@ -181,12 +191,11 @@ class ForwardingTasks:
         )
 
     async def callback(self, session: AsyncSession, job: JobContext) -> None:
-        message = await self._message(session, job)
-        conversation = await session.get(Conversation, message.conversation_id)
-        info = (
-            await hooks.forwarding_info(session, conversation.number_id) if conversation else None
-        )
-        if conversation is None or info is None or not info.callback_template:
+        found = await self._forwarding_of(session, job)
+        if found is None:
+            return
+        message, conversation, info = found
+        if not info.callback_template:
             return
         attempt = int(job.payload.get("attempt", 1))
         url = rules.expand_template(
