@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from smshub.auth.actor import Actor
 from smshub.campaigns import schemas as campaign_schemas
 from smshub.campaigns import service as campaigns
 from smshub.campaigns import views as campaign_views
@@ -18,6 +20,8 @@ from smshub.kit.errors import SmshubError
 from smshub.kit.validation import invalid_from
 from smshub.lists import importer
 from smshub.lists import service as lists
+from smshub.lists.schemas import ImportReport
+from smshub.models import RecipientList
 from smshub.numbers import service as numbers_service
 from smshub.web.deps import AdminActor, WebRoute
 from smshub.web.pages import fetch_all
@@ -136,15 +140,7 @@ async def list_page(
     request: Request, session: DB, actor: AdminActor, list_id: str, cursor: str | None = None
 ) -> Response:
     found = await lists.access_list_by_id(session, actor, list_id)
-    entries = await lists.list_entries(session, actor, list_id, cursor=cursor, limit=100)
-    shown = (await lists.present(session, [found]))[0]
-    return render(
-        request,
-        "campaigns/list.html",
-        {"lst": shown, "entries": entries, "report": None},
-        actor=actor,
-        nav="lists",
-    )
+    return await _list_view(request, session, actor, found, cursor=cursor, report=None)
 
 
 @router.post("/lists/{list_id}/import")
@@ -163,7 +159,20 @@ async def list_import(
         )
     except SmshubError as exc:
         return redirect(request, f"/lists/{list_id}", flash=exc.message)
-    entries = await lists.list_entries(session, actor, list_id, cursor=None, limit=100)
+    return await _list_view(request, session, actor, found, cursor=None, report=report)
+
+
+async def _list_view(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    found: RecipientList,
+    *,
+    cursor: str | None,
+    report: ImportReport | None,
+) -> Response:
+    """A list with its first page of entries, and the import report when there is one."""
+    entries = await lists.list_entries(session, actor, found.id, cursor=cursor, limit=100)
     shown = (await lists.present(session, [found]))[0]
     return render(
         request,
