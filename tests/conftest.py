@@ -21,6 +21,7 @@ from smshub.kit.db import create_engine as create_async
 from smshub.kit.db import session_factory, sync_url
 from smshub.kit.migrate import upgrade
 from smshub.models import Base
+from smshub.realtime.hub import Hub
 from tests.factories import Tenants
 
 PG_URL = os.environ.get("SMSHUB_TEST_POSTGRES_URL")
@@ -101,6 +102,14 @@ async def app(clean_db: str) -> AsyncIterator[FastAPI]:
     application = create_app(Settings(database_url=clean_db))
     yield application
     await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def hub(app: FastAPI) -> AsyncIterator[Hub]:
+    """The app's event hub, started, for tests that subscribe to it directly."""
+    await app.state.hub.start()
+    yield app.state.hub
+    await app.state.hub.stop()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
@@ -11,6 +12,8 @@ from fastapi import FastAPI
 
 from smshub.auth import service as auth_service
 from smshub.kit.db import unit_of_work
+from smshub.kit.outbox import Event
+from smshub.realtime.hub import Hub
 
 _seq = count(1)
 
@@ -126,3 +129,11 @@ async def messaging_tenant(
     )
     assert r.status_code == 200, r.text
     return Messaging(t, connector_id, number, made)
+
+
+async def collect_events(hub: Hub, user_id: str, into: list[Event], ready: asyncio.Event) -> None:
+    """Subscribe as `user_id` and append every event until cancelled."""
+    async with hub.subscribe(user_id, None) as sub:
+        ready.set()
+        async for event in sub:
+            into.append(event)

@@ -3,28 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
-
-import pytest
-from fastapi import FastAPI
 
 from smshub.kit.outbox import Event
-from tests.factories import messaging_tenant, run_jobs
-
-
-@pytest.fixture
-async def hub(app: FastAPI) -> AsyncIterator[Any]:
-    await app.state.hub.start()
-    yield app.state.hub
-    await app.state.hub.stop()
-
-
-async def _collect(hub: Any, user_id: str, into: list[Event], ready: asyncio.Event) -> None:
-    async with hub.subscribe(user_id, None) as sub:
-        ready.set()
-        async for event in sub:
-            into.append(event)
+from tests.factories import collect_events, messaging_tenant, run_jobs
 
 
 async def test_progress_events_go_to_admins_only(tenants, app, hub):
@@ -34,7 +15,7 @@ async def test_progress_events_go_to_admins_only(tenants, app, hub):
     seen: dict[str, list[Event]] = {m.t.admin_id: [], user_id: [], other.admin_id: []}
     readies = [asyncio.Event() for _ in seen]
     tasks = [
-        asyncio.create_task(_collect(hub, u, seen[u], r))
+        asyncio.create_task(collect_events(hub, u, seen[u], r))
         for u, r in zip(seen, readies, strict=True)
     ]
     await asyncio.gather(*(r.wait() for r in readies))
