@@ -8,10 +8,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.live import Server, serve
 
 READY_TIMEOUT_S = 20
+CHROMIUM = "/usr/lib/chromium/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def wait_for_login_page(url: str, timeout: float = READY_TIMEOUT_S) -> None:
@@ -34,3 +45,14 @@ def demo_server(tmp_path: Path) -> Iterator[Server]:
     with serve(db_url, tmp_path, ["--demo"]) as server:
         wait_for_login_page(server.url)
         yield server
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, for one test."""
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

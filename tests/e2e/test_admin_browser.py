@@ -11,18 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.live import Server
-
-CHROMIUM = "/usr/lib/chromium/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.timeout(60),

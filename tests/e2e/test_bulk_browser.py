@@ -21,12 +21,10 @@ from playwright.sync_api import (
     Locator,
     Page,
     expect,
-    sync_playwright,
 )
 
 from smshub.auth.service import slugify
-from tests.e2e.conftest import wait_for_login_page
-from tests.e2e.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM, wait_for_login_page
 from tests.live import Server, create_tenant, serve
 from tests.peers import http_receiver
 
@@ -58,16 +56,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str
     with serve(db_url, tmp) as server:
         wait_for_login_page(server.url)
         yield server, db_url
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

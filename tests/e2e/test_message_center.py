@@ -18,11 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from smshub.auth.service import slugify
-from tests.e2e.conftest import wait_for_login_page
-from tests.e2e.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM, wait_for_login_page
 from tests.live import Server, cli, create_tenant, serve
 
 pytestmark = [
@@ -93,16 +92,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with serve(db_url, tmp) as server:
         wait_for_login_page(server.url)
         yield Live(server, db_url)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def make_shop(

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from smshub.messaging import encoding
-from tests.e2e.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 SOURCE = Path(__file__).resolve().parents[2] / "smshub" / "web" / "static" / "sms-counter.js"
 
