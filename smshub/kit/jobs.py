@@ -40,7 +40,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Row, and_, insert, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import ReturningInsert, Update
@@ -241,15 +243,7 @@ async def enqueue_many(
     if not items:
         return
     rows = [_job_values(kind, p, policy or RetryPolicy(), k, run_at, clock) for p, k in items]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        pg = pg_insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        await session.execute(pg, rows)
-    elif dialect == "sqlite":
-        lite = sqlite_insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        await session.execute(lite, rows)
-    else:
-        raise NotImplementedError(f"idempotent enqueue is not implemented for {dialect}")
+    await session.execute(_insert_skipping_taken_keys(session.get_bind().dialect.name), rows)
 
 
 def _job_values(
@@ -284,12 +278,15 @@ def _job_values(
 def _insert_unless_duplicate(dialect: str, values: dict[str, Any]) -> ReturningInsert[str]:
     """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: one atomic
     statement, so two concurrent enqueuers with the same key cannot both insert."""
+    return _insert_skipping_taken_keys(dialect).values(values).returning(Job.id)
+
+
+def _insert_skipping_taken_keys(dialect: str) -> PgInsert | SqliteInsert:
+    """An INSERT into jobs that skips rows whose idempotency key is already taken."""
     if dialect == "postgresql":
-        pg = pg_insert(Job).values(values)
-        return pg.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Job.id)
+        return pg_insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"])
     if dialect == "sqlite":
-        lite = sqlite_insert(Job).values(values)
-        return lite.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Job.id)
+        return sqlite_insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"])
     raise NotImplementedError(f"idempotent enqueue is not implemented for {dialect}")
 
 
