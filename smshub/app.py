@@ -23,11 +23,11 @@ from smshub.config import Settings, get_settings
 from smshub.contacts.endpoints import router as contacts_router
 from smshub.forwarding.endpoints import router as forwarding_router
 from smshub.groups.endpoints import router as groups_router
-from smshub.kit import http_errors
+from smshub.kit import http_errors, routing
 from smshub.kit.db import create_engine, session_factory
 from smshub.kit.outbox import session_info
 from smshub.lists.endpoints import router as lists_router
-from smshub.messaging.batcher import SendBatcher
+from smshub.messaging.batcher import inbound_batcher, send_batcher
 from smshub.messaging.endpoints import router as messaging_router
 from smshub.numbers.endpoints import router as numbers_router
 from smshub.realtime.endpoints import router as events_router
@@ -103,6 +103,7 @@ def create_app(
             if listener is not None:
                 listener.close()
             await app.state.batcher.stop()
+            await app.state.inbound.stop()
             if runner is not None and task is not None:
                 await runner.stop(settings.shutdown_grace_s)
                 with contextlib.suppress(asyncio.CancelledError):
@@ -122,10 +123,12 @@ def create_app(
     app.state.hub = hub
     app.state.runner = None
     app.state.sessions = session_factory(engine, info=session_info(hub, lambda: _wake(app)))
-    app.state.batcher = SendBatcher(app.state.sessions)
+    app.state.batcher = send_batcher(app.state.sessions)
+    app.state.inbound = inbound_batcher(app.state.sessions)
     http_errors.install(app)
     app.include_router(api_router())
     app.include_router(web_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    routing.install(app.router)
     return app

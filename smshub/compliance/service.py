@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor, check_admin
 from smshub.compliance import keywords
+from smshub.kit.cache import cache
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import InvalidInput, NotFound
 from smshub.kit.ids import new_id
@@ -162,10 +163,19 @@ async def keyword_action(
     word = keywords.normalize(body)
     if not word or " " in word:
         return None
-    stmt = select(ComplianceKeyword.action).where(
-        ComplianceKeyword.tenant_id == tenant_id, ComplianceKeyword.word == word
-    )
-    custom = (await session.execute(stmt)).scalar_one_or_none()
+    custom = (await custom_keywords(session, tenant_id)).get(word)
     if custom in ("opt_out", "opt_in", "help"):
         return custom  # type: ignore[return-value]
     return keywords.classify(body)
+
+
+async def custom_keywords(session: AsyncSession, tenant_id: str) -> dict[str, str]:
+    """The tenant's own keywords, cached: every inbound message asks (writes invalidate)."""
+
+    async def load() -> dict[str, str]:
+        stmt = select(ComplianceKeyword.word, ComplianceKeyword.action).where(
+            ComplianceKeyword.tenant_id == tenant_id
+        )
+        return {w: a for w, a in (await session.execute(stmt)).all()}
+
+    return await cache.get(("keywords", tenant_id), load)

@@ -78,6 +78,7 @@ WATCHED = frozenset(
         "connectors",
         "number_forwarding",
         "webhooks",
+        "compliance_keywords",
     }
 )
 

@@ -1,8 +1,8 @@
-"""Group commit for outbound messages.
+"""Group commit for outbound sends and inbound messages.
 
-Each API send is validated on its own (mostly from cache), then waits here while the
-batch before it is written; all the sends that arrived meanwhile are then written in ONE
-transaction with bulk statements. Every message is committed before its request is
+Each request is validated on its own (mostly from cache), then waits here while the
+batch before it is written; all the items that arrived meanwhile are then written in ONE
+transaction with bulk statements. Every item is committed before its request is
 answered, so "stored before acknowledged" holds, and under load the cost of a commit and
 of each statement is shared by the whole batch. An idle server writes at once.
 """
@@ -12,33 +12,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from smshub.kit.db import unit_of_work
-from smshub.messaging.service import Outbound, Sent, queue_outbound
+from smshub.messaging.receiving import Inbound, receive_many
+from smshub.messaging.service import Outbound, Received, Sent, queue_outbound
 
 log = logging.getLogger(__name__)
-Pending = tuple[Outbound, asyncio.Future[Sent]]
+T = TypeVar("T")
+R = TypeVar("R")
+Write = Callable[[AsyncSession, Sequence[T]], Awaitable[list[R]]]
 
 
-class SendBatcher:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 500):
+class GroupCommit(Generic[T, R]):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        write: Write[T, R],
+        name: str,
+        max_batch: int = 500,
+    ):
         self._sessions = sessions
+        self._write_items = write
+        self._name = name
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[Pending] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, item: Outbound) -> Sent:
-        """Return once the message and its send job are committed."""
+    async def submit(self, item: T) -> R:
+        """Return once the item is committed."""
         self._ensure_running()
-        future: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, future))
         return await future
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="send-batcher")
+            self._task = asyncio.create_task(self._run(), name=f"{self._name}-batcher")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -54,15 +67,15 @@ class SendBatcher:
             try:
                 await self._write(batch)
             except Exception:  # each item's future already carries its own outcome
-                log.exception("send batch failed")
+                log.exception("%s batch failed", self._name)
 
-    async def _write(self, batch: list[Pending]) -> None:
+    async def _write(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         live = [(i, f) for i, f in batch if not f.cancelled()]
         if not live:
             return
         try:
             async with unit_of_work(self._sessions) as session:
-                results = await queue_outbound(session, [i for i, _ in live])
+                results = await self._write_items(session, [i for i, _ in live])
         except Exception as exc:
             if len(live) == 1:
                 if not live[0][1].done():
@@ -72,6 +85,16 @@ class SendBatcher:
             for one in live:
                 await self._write([one])
             return
-        for (_, future), sent in zip(live, results, strict=True):
+        for (_, future), result in zip(live, results, strict=True):
             if not future.done():
-                future.set_result(sent)
+                future.set_result(result)
+
+
+def send_batcher(sessions: async_sessionmaker[AsyncSession]) -> GroupCommit[Outbound, Sent]:
+    return GroupCommit(sessions, queue_outbound, "send")
+
+
+def inbound_batcher(
+    sessions: async_sessionmaker[AsyncSession],
+) -> GroupCommit[Inbound, Received]:
+    return GroupCommit(sessions, receive_many, "inbound")

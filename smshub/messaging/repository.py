@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,25 +56,24 @@ async def conversation_for(
 
 async def bump_unread(session: AsyncSession, conversation_id: str, user_ids: Sequence[str]) -> None:
     """One more unread message for each user; a conversation they deleted comes back."""
-    if not user_ids:
+    await add_unread(session, {(conversation_id, u): 1 for u in user_ids})
+
+
+async def add_unread(session: AsyncSession, counts: Mapping[tuple[str, str], int]) -> None:
+    """Add `n` unread messages per (conversation, user), in one executemany (its compiled
+    form is cached, where a multi-row VALUES is compiled anew for each size)."""
+    if not counts:
         return
-    ins = _insert(session)(ConversationState).values(
-        [
-            {
-                "conversation_id": conversation_id,
-                "user_id": u,
-                "unread": 1,
-                "hidden": False,
-                "muted": False,
-            }
-            for u in user_ids
-        ]
-    )
+    ins = _insert(session)(ConversationState)
     await session.execute(
         ins.on_conflict_do_update(
             index_elements=["conversation_id", "user_id"],
-            set_={"unread": ConversationState.unread + 1, "hidden": False},
-        )
+            set_={"unread": ConversationState.unread + ins.excluded.unread, "hidden": False},
+        ),
+        [
+            {"conversation_id": c, "user_id": u, "unread": n, "hidden": False, "muted": False}
+            for (c, u), n in counts.items()
+        ],
     )
 
 
@@ -296,6 +295,14 @@ async def conversations_for_many(
 ) -> dict[tuple[str, str], str]:
     """Conversation ids for (tenant, number, remote, now) tuples, creating the missing
     ones: two statements for any number of messages."""
+    rows = await conversation_rows_for_many(session, wanted)
+    return {k: cid for k, (cid, _) in rows.items()}
+
+
+async def conversation_rows_for_many(
+    session: AsyncSession, wanted: Sequence[tuple[str, str, str, datetime]]
+) -> dict[tuple[str, str], tuple[str, bool]]:
+    """(id, inbound_blocked) per (number, remote), creating the missing conversations."""
     keys = {(n, r): (t, at) for t, n, r, at in wanted}
     # executemany rather than one multi-row VALUES: its compiled form is cached.
     ins = _insert(session)(Conversation).on_conflict_do_nothing(
@@ -318,10 +325,13 @@ async def conversations_for_many(
             for (n, r), (t, at) in keys.items()
         ],
     )
-    stmt = select(Conversation.number_id, Conversation.remote_e164, Conversation.id).where(
-        tuple_(Conversation.number_id, Conversation.remote_e164).in_(list(keys))
-    )
-    return {(n, r): c for n, r, c in (await session.execute(stmt)).all()}
+    stmt = select(
+        Conversation.number_id,
+        Conversation.remote_e164,
+        Conversation.id,
+        Conversation.inbound_blocked,
+    ).where(tuple_(Conversation.number_id, Conversation.remote_e164).in_(list(keys)))
+    return {(n, r): (c, b) for n, r, c, b in (await session.execute(stmt)).all()}
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -410,3 +420,34 @@ async def unread_counts(
         .group_by(ConversationState.user_id)
     )
     return {u: (int(t or 0), int(c or 0)) for u, t, c in (await session.execute(stmt)).all()}
+
+
+async def unread_totals(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, int]:
+    """Each user's unread messages over all their visible conversations."""
+    if not user_ids:
+        return {}
+    stmt = (
+        select(ConversationState.user_id, func.sum(ConversationState.unread))
+        .where(
+            ConversationState.user_id.in_(user_ids),
+            ConversationState.unread > 0,
+            ConversationState.hidden.is_(False),
+        )
+        .group_by(ConversationState.user_id)
+    )
+    return {u: int(t or 0) for u, t in (await session.execute(stmt)).all()}
+
+
+async def unread_in(
+    session: AsyncSession, conversation_ids: Sequence[str], user_ids: Sequence[str]
+) -> dict[tuple[str, str], int]:
+    """Unread per (conversation, user) for these conversations and users."""
+    if not conversation_ids or not user_ids:
+        return {}
+    stmt = select(
+        ConversationState.conversation_id, ConversationState.user_id, ConversationState.unread
+    ).where(
+        ConversationState.conversation_id.in_(conversation_ids),
+        ConversationState.user_id.in_(user_ids),
+    )
+    return {(c, u): n for c, u, n in (await session.execute(stmt)).all()}

@@ -245,6 +245,28 @@ async def announce_unread(
         )
 
 
+async def announce_unread_many(
+    session: AsyncSession, tenant_id: str, pairs: Sequence[tuple[str, str]]
+) -> None:
+    """`announce_unread` for many (conversation, user) pairs at once: two queries."""
+    users = list(dict.fromkeys(u for _, u in pairs))
+    conversations = list(dict.fromkeys(c for c, _ in pairs))
+    totals = await repo.unread_totals(session, users)
+    here = await repo.unread_in(session, conversations, users)
+    for conversation_id, user_id in dict.fromkeys(pairs):
+        emit(
+            session,
+            "unread.changed",
+            tenant_id,
+            [user_id],
+            {
+                "total": totals.get(user_id, 0),
+                "conversation_id": conversation_id,
+                "unread": here.get((conversation_id, user_id), 0),
+            },
+        )
+
+
 async def sender(session: AsyncSession, user_id: str | None) -> schemas.Sender | None:
     if not user_id:
         return None

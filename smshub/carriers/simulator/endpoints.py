@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from smshub.carriers.simulator import service
@@ -42,11 +42,16 @@ class OutboxEntry(BaseModel):
 
 
 @router.post("/simulator/inbound", response_model=InboundAccepted, status_code=202)
-async def inbound(session: DB, actor: CurrentActor, data: Inbound) -> InboundAccepted:
+async def inbound(
+    request: Request, session: DB, actor: CurrentActor, data: Inbound
+) -> InboundAccepted:
     """As if a mobile phone sent it. A message to an unknown number is quarantined."""
-    got = await service.inject_inbound(
+    item = await service.inbound_item(
         session, actor, from_e164=data.from_, to_e164=data.to, body=data.body
     )
+    # Release this request's connection, then join the shared batch transaction.
+    await session.commit()
+    got = await request.app.state.inbound.submit(item)
     return InboundAccepted(
         message_id=got.message_id, quarantine_id=got.quarantine_id, action=got.action
     )

@@ -10,22 +10,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor, check_admin
 from smshub.kit.cache import cache
-from smshub.messaging import service as messaging
+from smshub.messaging.receiving import Inbound
 from smshub.models import Connector, SimulatorOutbox
 
 
-async def inject_inbound(
+async def inbound_item(
     session: AsyncSession, actor: Actor, *, from_e164: str, to_e164: str, body: str
-) -> messaging.Received:
-    """As if a mobile phone sent it; only into the caller's own tenant."""
+) -> Inbound:
+    """As if a mobile phone sent it; only into the caller's own tenant. The caller
+    writes it, alone or with others (`receiving.receive_many`)."""
     check_admin(actor)
-    connector = await _simulator_of(session, actor.tenant_id)
-    return await messaging.receive_message(
-        session,
+    return Inbound(
         from_e164=from_e164,
         to_e164=to_e164,
         body=body,
-        connector_id=connector,
+        connector_id=await _simulator_of(session, actor.tenant_id),
         tenant_scope=actor.tenant_id,
     )
 
