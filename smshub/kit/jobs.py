@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Row, and_, insert, or_, select, tuple_, update
+from sqlalchemy import Row, and_, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -597,18 +597,27 @@ class JobRunner:
             await self.execute(job)
 
     async def _fenced_done_many(self, session: AsyncSession, jobs: list[JobContext]) -> bool:
-        stmt = (
-            update(Job)
-            .where(
-                tuple_(Job.id, Job.attempts).in_([(j.job_id, j.attempt) for j in jobs]),
-                Job.status == RUNNING,
-                Job.locked_by == self.worker_id,
+        # One statement per attempt number (almost always one): a row-value IN over
+        # (id, attempts) made SQLite scan the whole jobs table.
+        by_attempt: dict[int, list[str]] = {}
+        for j in jobs:
+            by_attempt.setdefault(j.attempt, []).append(j.job_id)
+        done = 0
+        for attempt, ids in by_attempt.items():
+            stmt = (
+                update(Job)
+                .where(
+                    Job.id.in_(ids),
+                    Job.attempts == attempt,
+                    Job.status == RUNNING,
+                    Job.locked_by == self.worker_id,
+                )
+                .values(status=DONE, lease_until=None, finished_at=self._clock.now())
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
             )
-            .values(status=DONE, lease_until=None, finished_at=self._clock.now())
-            .returning(Job.id)
-            .execution_options(synchronize_session=False)
-        )
-        return len((await session.execute(stmt)).all()) == len(jobs)
+            done += len((await session.execute(stmt)).all())
+        return done == len(jobs)
 
     async def _run_and_settle(self, job: JobContext, handler: JobHandler) -> None:
         try:

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,12 +76,16 @@ async def add_unread(session: AsyncSession, counts: Mapping[tuple[str, str], int
     form is cached, where a multi-row VALUES is compiled anew for each size)."""
     if not counts:
         return
-    ins = _insert(session)(ConversationState)
-    await session.execute(
-        ins.on_conflict_do_update(
+
+    def build(dialect_insert: Any) -> Any:
+        ins = dialect_insert(ConversationState.__table__)
+        return ins.on_conflict_do_update(
             index_elements=["conversation_id", "user_id"],
-            set_={"unread": ConversationState.unread + ins.excluded.unread, "hidden": False},
-        ),
+            set_={"unread": ins.table.c.unread + ins.excluded.unread, "hidden": False},
+        )
+
+    await session.execute(
+        _upsert(session, "add_unread", build),
         [
             {"conversation_id": c, "user_id": u, "unread": n, "hidden": False, "muted": False}
             for (c, u), n in counts.items()
@@ -173,7 +189,7 @@ async def unread_by_conversation(
         .where(
             ConversationState.user_id == user_id,
             ConversationState.unread > 0,
-            ConversationState.hidden.is_(False),
+            ConversationState.hidden == false(),
             Conversation.number_id.in_(visible_numbers),
         )
         .order_by(Conversation.last_message_at.desc())
@@ -305,8 +321,12 @@ async def conversation_rows_for_many(
     """(id, inbound_blocked) per (number, remote), creating the missing conversations."""
     keys = {(n, r): (t, at) for t, n, r, at in wanted}
     # executemany rather than one multi-row VALUES: its compiled form is cached.
-    ins = _insert(session)(Conversation).on_conflict_do_nothing(
-        index_elements=["number_id", "remote_e164"]
+    ins = _upsert(
+        session,
+        "conversations",
+        lambda i: i(_CONVERSATIONS).on_conflict_do_nothing(
+            index_elements=["number_id", "remote_e164"]
+        ),
     )
     await session.execute(
         ins,
@@ -330,18 +350,49 @@ async def conversation_rows_for_many(
         Conversation.remote_e164,
         Conversation.id,
         Conversation.inbound_blocked,
-    ).where(tuple_(Conversation.number_id, Conversation.remote_e164).in_(list(keys)))
-    return {(n, r): (c, b) for n, r, c, b in (await session.execute(stmt)).all()}
+    ).where(
+        # Two INs on the unique (number, remote) index: SQLite scans the whole table for
+        # a row-value IN. The cross product they allow is filtered out here.
+        Conversation.number_id.in_({n for n, _ in keys}),
+        Conversation.remote_e164.in_({r for _, r in keys}),
+    )
+    rows = (await session.execute(stmt)).all()
+    return {(n, r): (c, b) for n, r, c, b in rows if (n, r) in keys}
+
+
+# Bulk writes are Core statements on the tables, built once: the ORM's bulk path cost
+# more than the statements themselves, and these rows never enter the identity map.
+_MESSAGES = cast(Table, Message.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_INSERT_MESSAGES = insert(_MESSAGES)
+_INSERT_EVENTS = insert(cast(Table, MessageEvent.__table__))
+_TOUCH = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation"))
+    .values(
+        last_message_at=bindparam("at"),
+        last_preview=bindparam("preview"),
+        last_direction=bindparam("direction"),
+    )
+)
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert(session: AsyncSession, name: str, build: Any) -> Any:
+    """A dialect's ON CONFLICT statement, built once per process."""
+    dialect = session.get_bind().dialect.name
+    stmt = _UPSERTS.get((dialect, name))
+    if stmt is None:
+        stmt = _UPSERTS[(dialect, name)] = build(_insert(session))
+    return stmt
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await session.execute(insert(Message), list(rows))
+    await session.execute(_INSERT_MESSAGES, list(rows))
 
 
 async def insert_message_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await session.execute(
-        insert(MessageEvent), [{"id": new_id(), "detail": None, **r} for r in rows]
-    )
+    await session.execute(_INSERT_EVENTS, [{"id": new_id(), "detail": None, **r} for r in rows])
 
 
 async def touch_conversations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -350,13 +401,13 @@ async def touch_conversations(session: AsyncSession, rows: Sequence[dict[str, An
     for r in rows:
         latest[r["conversation_id"]] = r
     await session.execute(
-        update(Conversation),
+        _TOUCH,
         [
             {
-                "id": cid,
-                "last_message_at": r["created_at"],
-                "last_preview": r["body"][:100],
-                "last_direction": r["direction"],
+                "conversation": cid,
+                "at": r["created_at"],
+                "preview": r["body"][:100],
+                "direction": r["direction"],
             }
             for cid, r in latest.items()
         ],
@@ -415,7 +466,7 @@ async def unread_counts(
             ConversationState.user_id.in_(user_ids),
             # Read rows add nothing; skipping them keeps this on the (user_id, unread) index.
             ConversationState.unread > 0,
-            ConversationState.hidden.is_(False),
+            ConversationState.hidden == false(),
         )
         .group_by(ConversationState.user_id)
     )
@@ -431,7 +482,7 @@ async def unread_totals(session: AsyncSession, user_ids: Sequence[str]) -> dict[
         .where(
             ConversationState.user_id.in_(user_ids),
             ConversationState.unread > 0,
-            ConversationState.hidden.is_(False),
+            ConversationState.hidden == false(),
         )
         .group_by(ConversationState.user_id)
     )

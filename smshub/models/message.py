@@ -37,7 +37,10 @@ class ConversationState(Base):
     """A user's view of a conversation: unread count, deleted-for-me, mute."""
 
     __tablename__ = "conversation_states"
-    __table_args__ = (Index("ix_conversation_states_user_unread", "user_id", "unread"),)
+    # Unread totals read only these columns (migration 0006).
+    __table_args__ = (
+        Index("ix_conversation_states_user_visible_unread", "user_id", "hidden", "unread"),
+    )
 
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
