@@ -6,12 +6,16 @@ async drivers (aiosqlite, psycopg 3) and to sync ones for Alembic.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -98,17 +102,67 @@ def install_sqlite_pragmas(engine: Any) -> None:
     event.listen(engine, "connect", _sqlite_pragmas)
 
 
+BUSY_WAIT_S = 30.0
+
+
+class InlineSqlite(aiosqlite.Connection):
+    """aiosqlite that runs each call on the event loop instead of handing it to its
+    thread. The hand-off (queue, thread switch, loop wake-up) cost ~350 us a statement
+    on our machines, where an indexed SQLite statement takes a few. With one connection
+    per engine, a slow statement held up every request anyway; now it also holds up the
+    loop, so SQLite stays the one-process, modest-traffic engine (PostgreSQL scales).
+
+    SQLite's busy handler would sleep inside the loop while another connection holds the
+    write lock, and that connection may need the loop to finish: so these connections
+    have no busy timeout, and wait here, yielding to the loop, for up to BUSY_WAIT_S."""
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        delay, waited = 0.001, 0.0
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                # Plain SQLITE_BUSY only: the statement did not run and may be retried.
+                if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+                    raise
+                if waited >= BUSY_WAIT_S:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.05)
+
+
+def _no_busy_timeout(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=0")
+    cur.close()
+
+
+def _sqlite_creator(path: str) -> Callable[[], InlineSqlite]:
+    def connect() -> InlineSqlite:
+        # Opened on aiosqlite's thread (which then idles), used on the loop's.
+        return InlineSqlite(partial(sqlite3.connect, path, check_same_thread=False), 64)
+
+    return connect
+
+
 def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     ensure_sqlite_dir(url)
     aurl = async_url(url)
     if is_sqlite(url):
+        creator = _sqlite_creator(make_url(url).database or ":memory:")
         # One connection: SQLite has one writer, and queueing on the pool is fair and
         # instant where SQLite's own busy handler sleeps in steps of up to 100 ms.
         if ":memory:" in url:
-            engine = create_async_engine(aurl, poolclass=NullPool)
+            engine = create_async_engine(aurl, poolclass=NullPool, async_creator=creator)
         else:
-            engine = create_async_engine(aurl, pool_size=1, max_overflow=0, pool_timeout=60)
+            engine = create_async_engine(
+                aurl, pool_size=1, max_overflow=0, pool_timeout=60, async_creator=creator
+            )
         install_sqlite_pragmas(engine.sync_engine)
+        event.listen(engine.sync_engine, "connect", _no_busy_timeout)  # after the pragmas
         return engine
     # A fixed pool: overflow connections were opened and closed per request under load,
     # and a PostgreSQL connect (a backend fork) costs more than the request itself.

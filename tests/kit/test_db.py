@@ -35,3 +35,44 @@ async def test_datetimes_come_back_aware_utc(sessions):
         got = (await s.execute(select(Tenant.created_at))).scalar_one()
     assert got == local and got.tzinfo is not None and got.utcoffset() == timedelta(0)
     assert got == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+
+
+async def test_sqlite_writer_waits_for_the_lock_without_blocking_the_loop(tmp_path):
+    """Statements run on the loop; a writer that finds the lock taken yields to the loop
+    until the holder (here, in this same process) commits."""
+    import asyncio
+
+    from smshub.kit.db import create_engine
+
+    url = f"sqlite:///{tmp_path}/lock.db"
+    a, b = create_engine(url), create_engine(url)
+    try:
+        async with a.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        async def second_writer() -> None:
+            async with b.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (2)"))
+
+        tick_task = asyncio.create_task(ticker())
+        async with a.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (1)"))
+            waiting = asyncio.create_task(second_writer())
+            await asyncio.sleep(0.3)  # holds the write lock meanwhile
+            assert not waiting.done()
+        await asyncio.wait_for(waiting, 5)
+        tick_task.cancel()
+        assert ticks >= 30  # the loop kept running while the second writer waited
+        async with a.connect() as conn:
+            got = (await conn.execute(text("SELECT x FROM t ORDER BY x"))).scalars().all()
+        assert got == [1, 2]
+    finally:
+        await a.dispose()
+        await b.dispose()
