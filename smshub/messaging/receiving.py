@@ -135,9 +135,9 @@ async def _write_plain(
             await views.row_event_data(session, row),
         )
         out[index] = Received(row["id"], None)
-    await repo.add_unread(session, unread)
+    counts = await repo.add_unread(session, unread)
     for tenant_id, pairs in by_tenant.items():
-        await views.announce_unread_many(session, tenant_id, pairs)
+        await views.announce_unread_many(session, tenant_id, pairs, counts)
 
 
 def _row(item: Inbound, number: NumberInfo, conversation_id: str, now: datetime) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -40,6 +40,33 @@ def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+# Bulk writes are Core statements on the tables, built once: the ORM's bulk path cost
+# more than the statements themselves, and these rows never enter the identity map.
+_MESSAGES = cast(Table, Message.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_INSERT_MESSAGES = insert(_MESSAGES)
+_INSERT_EVENTS = insert(cast(Table, MessageEvent.__table__))
+_TOUCH = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation"))
+    .values(
+        last_message_at=bindparam("at"),
+        last_preview=bindparam("preview"),
+        last_direction=bindparam("direction"),
+    )
+)
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert(session: AsyncSession, name: str, build: Any) -> Any:
+    """A dialect's ON CONFLICT statement, built once per process."""
+    dialect = session.get_bind().dialect.name
+    stmt = _UPSERTS.get((dialect, name))
+    if stmt is None:
+        stmt = _UPSERTS[(dialect, name)] = build(_insert(session))
+    return stmt
+
+
 async def conversation_for(
     session: AsyncSession, tenant_id: str, number_id: str, remote: str, now: datetime
 ) -> Conversation:
@@ -71,26 +98,30 @@ async def bump_unread(session: AsyncSession, conversation_id: str, user_ids: Seq
     await add_unread(session, {(conversation_id, u): 1 for u in user_ids})
 
 
-async def add_unread(session: AsyncSession, counts: Mapping[tuple[str, str], int]) -> None:
-    """Add `n` unread messages per (conversation, user), in one executemany (its compiled
-    form is cached, where a multi-row VALUES is compiled anew for each size)."""
+async def add_unread(
+    session: AsyncSession, counts: Mapping[tuple[str, str], int]
+) -> dict[tuple[str, str], int]:
+    """Add `n` unread messages per (conversation, user); returns the new counts. One
+    executemany (its compiled form is cached, where a multi-row VALUES is compiled anew
+    for each size), its RETURNING rows gathered by SQLAlchemy's insertmanyvalues."""
     if not counts:
-        return
+        return {}
 
     def build(dialect_insert: Any) -> Any:
         ins = dialect_insert(ConversationState.__table__)
         return ins.on_conflict_do_update(
             index_elements=["conversation_id", "user_id"],
             set_={"unread": ins.table.c.unread + ins.excluded.unread, "hidden": False},
-        )
+        ).returning(ins.table.c.conversation_id, ins.table.c.user_id, ins.table.c.unread)
 
-    await session.execute(
+    result = await session.execute(
         _upsert(session, "add_unread", build),
         [
             {"conversation_id": c, "user_id": u, "unread": n, "hidden": False, "muted": False}
             for (c, u), n in counts.items()
         ],
     )
+    return {(c, u): n for c, u, n in result.all()}
 
 
 async def set_state(
@@ -320,6 +351,10 @@ async def conversation_rows_for_many(
 ) -> dict[tuple[str, str], tuple[str, bool]]:
     """(id, inbound_blocked) per (number, remote), creating the missing conversations."""
     keys = {(n, r): (t, at) for t, n, r, at in wanted}
+    found = await _conversation_rows(session, keys)
+    missing = [k for k in keys if k not in found]
+    if not missing:  # the usual case: one statement
+        return found
     # executemany rather than one multi-row VALUES: its compiled form is cached.
     ins = _upsert(
         session,
@@ -333,18 +368,24 @@ async def conversation_rows_for_many(
         [
             {
                 "id": new_id(),
-                "tenant_id": t,
-                "number_id": n,
-                "remote_e164": r,
-                "last_message_at": at,
-                "created_at": at,
+                "tenant_id": keys[k][0],
+                "number_id": k[0],
+                "remote_e164": k[1],
+                "last_message_at": keys[k][1],
+                "created_at": keys[k][1],
                 "last_preview": "",
                 "last_direction": "out",
                 "inbound_blocked": False,
             }
-            for (n, r), (t, at) in keys.items()
+            for k in missing
         ],
     )
+    return found | await _conversation_rows(session, set(missing))
+
+
+async def _conversation_rows(
+    session: AsyncSession, keys: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, bool]]:
     stmt = select(
         Conversation.number_id,
         Conversation.remote_e164,
@@ -358,33 +399,6 @@ async def conversation_rows_for_many(
     )
     rows = (await session.execute(stmt)).all()
     return {(n, r): (c, b) for n, r, c, b in rows if (n, r) in keys}
-
-
-# Bulk writes are Core statements on the tables, built once: the ORM's bulk path cost
-# more than the statements themselves, and these rows never enter the identity map.
-_MESSAGES = cast(Table, Message.__table__)
-_CONVERSATIONS = cast(Table, Conversation.__table__)
-_INSERT_MESSAGES = insert(_MESSAGES)
-_INSERT_EVENTS = insert(cast(Table, MessageEvent.__table__))
-_TOUCH = (
-    update(_CONVERSATIONS)
-    .where(_CONVERSATIONS.c.id == bindparam("conversation"))
-    .values(
-        last_message_at=bindparam("at"),
-        last_preview=bindparam("preview"),
-        last_direction=bindparam("direction"),
-    )
-)
-_UPSERTS: dict[tuple[str, str], Any] = {}
-
-
-def _upsert(session: AsyncSession, name: str, build: Any) -> Any:
-    """A dialect's ON CONFLICT statement, built once per process."""
-    dialect = session.get_bind().dialect.name
-    stmt = _UPSERTS.get((dialect, name))
-    if stmt is None:
-        stmt = _UPSERTS[(dialect, name)] = build(_insert(session))
-    return stmt
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -487,18 +501,3 @@ async def unread_totals(session: AsyncSession, user_ids: Sequence[str]) -> dict[
         .group_by(ConversationState.user_id)
     )
     return {u: int(t or 0) for u, t in (await session.execute(stmt)).all()}
-
-
-async def unread_in(
-    session: AsyncSession, conversation_ids: Sequence[str], user_ids: Sequence[str]
-) -> dict[tuple[str, str], int]:
-    """Unread per (conversation, user) for these conversations and users."""
-    if not conversation_ids or not user_ids:
-        return {}
-    stmt = select(
-        ConversationState.conversation_id, ConversationState.user_id, ConversationState.unread
-    ).where(
-        ConversationState.conversation_id.in_(conversation_ids),
-        ConversationState.user_id.in_(user_ids),
-    )
-    return {(c, u): n for c, u, n in (await session.execute(stmt)).all()}

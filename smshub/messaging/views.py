@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -246,13 +246,14 @@ async def announce_unread(
 
 
 async def announce_unread_many(
-    session: AsyncSession, tenant_id: str, pairs: Sequence[tuple[str, str]]
+    session: AsyncSession,
+    tenant_id: str,
+    pairs: Sequence[tuple[str, str]],
+    here: Mapping[tuple[str, str], int],
 ) -> None:
-    """`announce_unread` for many (conversation, user) pairs at once: two queries."""
-    users = list(dict.fromkeys(u for _, u in pairs))
-    conversations = list(dict.fromkeys(c for c, _ in pairs))
-    totals = await repo.unread_totals(session, users)
-    here = await repo.unread_in(session, conversations, users)
+    """`announce_unread` for many (conversation, user) pairs at once, given their new
+    counts (`repository.add_unread`): one query, for the users' totals."""
+    totals = await repo.unread_totals(session, list(dict.fromkeys(u for _, u in pairs)))
     for conversation_id, user_id in dict.fromkeys(pairs):
         emit(
             session,

@@ -411,8 +411,13 @@ class _Backoff:
         self._next = self._first
 
 
+# The payloads travel as one text joined by the record separator, which compact JSON
+# never holds raw (it escapes control characters): psycopg quoted a text[] with a Python
+# regex per element, a fifth of the hub's CPU under load.
+SEPARATOR = "\x1e"
 _NOTIFY_SQL = (
-    "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i"
+    "SELECT pg_notify(%s, p) FROM unnest(string_to_array(%s, chr(30)))"
+    " WITH ORDINALITY AS t(p, i) ORDER BY i"
 )
 MAX_BATCH = 200
 Connection = psycopg.AsyncConnection[TupleRow]
@@ -561,7 +566,7 @@ class PostgresHub(Hub):
                 if conn is None or conn.closed:
                     conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
                     self.connections["send"] = conn
-                await conn.execute(_NOTIFY_SQL, (self._channel, payloads))
+                await conn.execute(_NOTIFY_SQL, (self._channel, SEPARATOR.join(payloads)))
             except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
                 log.warning("realtime sender: %s; retrying", exc)
                 await _close_quietly(conn)

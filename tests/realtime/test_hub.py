@@ -329,6 +329,15 @@ async def test_big_events_arrive_truncated_to_everyone(hubs: MakeHub) -> None:
             assert after.data == {"n": "after"}
 
 
+async def test_control_characters_in_data_cross_the_wire_intact(hubs: MakeHub) -> None:
+    """Payloads travel joined by a record separator: one inside the data must survive."""
+    one, two = await hubs(), await hubs()
+    odd = "a\x1eb\x1fc\x00d\n"
+    async with two.subscribe("a") as sub:
+        one.publish([ev("a", n=odd), ev("a", n=2), ev("a", n="\x1e")])
+        assert numbers(await take(sub, 3)) == [odd, 2, "\x1e"]
+
+
 async def _terminate(url: str, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
     pid = conn.info.backend_pid
     async with await psycopg.AsyncConnection.connect(psycopg_url(url), autocommit=True) as admin:
