@@ -70,6 +70,8 @@ def truncate_all(url: str) -> None:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
+            # Deleting conversation states fires the unread-total triggers (0007).
+            conn.execute(text('DELETE FROM "unread_totals"'))
         else:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
     engine.dispose()

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    case,
     false,
     func,
     insert,
@@ -32,6 +31,7 @@ from smshub.models import (
     MessageEvent,
     Number,
     QuarantinedMessage,
+    UnreadTotal,
     User,
 )
 
@@ -465,39 +465,24 @@ async def messages_by_ids(session: AsyncSession, ids: Sequence[str]) -> list[Mes
 async def unread_counts(
     session: AsyncSession, user_ids: Sequence[str], conversation_id: str | None
 ) -> dict[str, tuple[int, int]]:
-    """Per user: (total unread, unread in `conversation_id`), in one query."""
+    """Per user: (total unread, unread in `conversation_id`)."""
     if not user_ids:
         return {}
-    here = func.sum(
-        case(
-            (ConversationState.conversation_id == conversation_id, ConversationState.unread),
-            else_=0,
-        )
-    )
-    stmt = (
-        select(ConversationState.user_id, func.sum(ConversationState.unread), here)
-        .where(
+    totals = await unread_totals(session, user_ids)
+    here: dict[str, int] = {}
+    if conversation_id is not None:
+        stmt = select(ConversationState.user_id, ConversationState.unread).where(
+            ConversationState.conversation_id == conversation_id,
             ConversationState.user_id.in_(user_ids),
-            # Read rows add nothing; skipping them keeps this on the (user_id, unread) index.
-            ConversationState.unread > 0,
-            ConversationState.hidden == false(),
         )
-        .group_by(ConversationState.user_id)
-    )
-    return {u: (int(t or 0), int(c or 0)) for u, t, c in (await session.execute(stmt)).all()}
+        here = {u: int(n) for u, n in (await session.execute(stmt)).all()}
+    return {u: (totals.get(u, 0), here.get(u, 0)) for u in user_ids}
 
 
 async def unread_totals(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, int]:
-    """Each user's unread messages over all their visible conversations."""
+    """Each user's unread messages over all their visible conversations (kept by the
+    triggers of migration 0007)."""
     if not user_ids:
         return {}
-    stmt = (
-        select(ConversationState.user_id, func.sum(ConversationState.unread))
-        .where(
-            ConversationState.user_id.in_(user_ids),
-            ConversationState.unread > 0,
-            ConversationState.hidden == false(),
-        )
-        .group_by(ConversationState.user_id)
-    )
-    return {u: int(t or 0) for u, t in (await session.execute(stmt)).all()}
+    stmt = select(UnreadTotal.user_id, UnreadTotal.total).where(UnreadTotal.user_id.in_(user_ids))
+    return {u: int(t) for u, t in (await session.execute(stmt)).all()}

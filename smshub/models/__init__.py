@@ -21,7 +21,13 @@ from smshub.models.forwarding import (
 )
 from smshub.models.group import CallGroup, GroupMember
 from smshub.models.job import Job
-from smshub.models.message import Conversation, ConversationState, Message, MessageEvent
+from smshub.models.message import (
+    Conversation,
+    ConversationState,
+    Message,
+    MessageEvent,
+    UnreadTotal,
+)
 from smshub.models.number import Number, NumberAssignment
 from smshub.models.tenant import ApiKey, Tenant, User, WebSession
 
@@ -54,6 +60,7 @@ __all__ = [
     "RecipientList",
     "SimulatorOutbox",
     "Tenant",
+    "UnreadTotal",
     "User",
     "WebSession",
     "Webhook",

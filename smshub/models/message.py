@@ -33,6 +33,18 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class UnreadTotal(Base):
+    """Each user's unread messages over their visible conversations, kept by database
+    triggers on `conversation_states` (migration 0007): every inbound message announces
+    the total, and summing it took a scan of the user's unread conversations. Derived
+    data, so no foreign key: it never blocks deleting a user."""
+
+    __tablename__ = "unread_totals"
+
+    user_id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ConversationState(Base):
     """A user's view of a conversation: unread count, deleted-for-me, mute."""
 

@@ -203,3 +203,49 @@ async def test_message_history_filters(tenants, app):
     assert len(got(await alice.get("/api/v1/messages", params={"number": m.e164}))) == 2
     r = await alice.get("/api/v1/messages", params={"since": "not-a-date"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "since"
+
+
+async def test_unread_totals_follow_every_change_of_unread_state(tenants, app):
+    """The triggers of migration 0007 keep each user's total equal to the sum over their
+    visible conversations: inbound, concurrent inbound, read, delete, return, read all."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from smshub.kit.db import unit_of_work
+    from smshub.models import ConversationState, UnreadTotal
+
+    m = await messaging_tenant(await tenants.make())
+    (alice_id, alice), (bob_id, bob) = m.users
+
+    async def totals() -> dict[str, tuple[int, int]]:
+        async with unit_of_work(app.state.sessions) as s:
+            kept = dict((await s.execute(select(UnreadTotal.user_id, UnreadTotal.total))).all())
+            summed = (
+                await s.execute(
+                    select(ConversationState.user_id, func.sum(ConversationState.unread))
+                    .where(ConversationState.hidden.is_(False))
+                    .group_by(ConversationState.user_id)
+                )
+            ).all()
+        sums = {u: int(n) for u, n in summed}
+        return {u: (kept.get(u, 0), sums.get(u, 0)) for u in (alice_id, bob_id)}
+
+    async def api_total(client) -> int:  # type: ignore[no-untyped-def]
+        return int((await client.get("/api/v1/unread")).json()["total"])
+
+    await asyncio.gather(*(m.inbound(f"+1202555{i:04d}", f"hi {i}") for i in range(6)))
+    await m.inbound("+12025550000", "again")
+    assert await totals() == {alice_id: (7, 7), bob_id: (7, 7)}
+    convs = (await alice.get("/api/v1/conversations")).json()["items"]
+    first = next(c["id"] for c in convs if c["remote"] == "+12025550000")
+    await alice.post(f"/api/v1/conversations/{first}/read")
+    assert await totals() == {alice_id: (5, 5), bob_id: (7, 7)}
+    other = next(c["id"] for c in convs if c["remote"] == "+12025550001")
+    assert (await bob.delete(f"/api/v1/conversations/{other}")).status_code == 204
+    assert await totals() == {alice_id: (5, 5), bob_id: (6, 6)}
+    await m.inbound("+12025550001", "still there?")  # brings the conversation back
+    assert await totals() == {alice_id: (6, 6), bob_id: (7, 7)}  # deleting cleared it
+    await bob.post("/api/v1/unread/mark-all-read")
+    assert await totals() == {alice_id: (6, 6), bob_id: (0, 0)}
+    assert (await api_total(alice), await api_total(bob)) == (6, 0)
