@@ -10,6 +10,7 @@ would find. Anything unmatched (404s, slash redirects) goes to the router's own 
 
 from __future__ import annotations
 
+from starlette._utils import get_route_path  # what Starlette's own Router matches on
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import Receive, Scope, Send
 
@@ -25,15 +26,6 @@ def literal_segments(path: str) -> tuple[str, ...]:
             break
         out.append(segment)
     return tuple(out)
-
-
-def _route_path(scope: Scope) -> str:
-    """The path the routes see: without the app's mount point (as Starlette does)."""
-    path: str = scope.get("path", "/")
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
-        return path[len(root) :]
-    return path
 
 
 def _agrees(route_head: tuple[str, ...], request_head: tuple[str, ...]) -> bool:
@@ -74,7 +66,7 @@ class RouteIndex:
             return
         scope.setdefault("router", self.router)
         partial: tuple[BaseRoute, Scope] | None = None
-        for route in self._candidates(_route_path(scope)):
+        for route in self._candidates(get_route_path(scope)):
             match, child_scope = route.matches(scope)
             if match == Match.FULL:
                 scope.update(child_scope)

@@ -24,7 +24,7 @@ from smshub.kit.ids import new_id
 from smshub.kit.outbox import emit
 from smshub.messaging import encoding, views
 from smshub.messaging import repository as repo
-from smshub.messaging.service import Received, receive_message
+from smshub.messaging.service import Received, bad_sender, receive_message
 from smshub.models import Message
 from smshub.numbers import service as numbers_service
 from smshub.numbers.schemas import NumberInfo
@@ -75,7 +75,7 @@ async def receive_many(
 
 async def _plain_number(session: AsyncSession, item: Inbound) -> NumberInfo | None:
     """The number a plain message goes to; None sends it down the one-by-one path."""
-    if item.carrier_ref or not item.from_e164 or len(item.from_e164) > 16:
+    if item.carrier_ref or bad_sender(item.from_e164):
         return None
     number = await numbers_service.number_info(session, item.to_e164)
     if number is None or (item.tenant_scope and number.tenant_id != item.tenant_scope):

@@ -419,6 +419,11 @@ async def set_blocked(
     )
 
 
+def bad_sender(from_e164: str) -> bool:
+    """An inbound sender that cannot be a phone number: quarantined, not delivered."""
+    return not from_e164 or len(from_e164) > 16
+
+
 @dataclass(frozen=True)
 class Received:
     message_id: str | None
@@ -449,7 +454,7 @@ async def receive_message(
     number = await numbers_service.number_info(session, to_e164)
     if number is not None and tenant_scope and number.tenant_id != tenant_scope:
         number = None
-    if number is None or len(from_e164) > 16 or not from_e164:
+    if number is None or bad_sender(from_e164):
         reason = "unknown_number" if number is None else "bad_sender"
         owner = number.tenant_id if number else tenant_scope
         qid = await repo.quarantine(

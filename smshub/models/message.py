@@ -49,7 +49,8 @@ class ConversationState(Base):
     """A user's view of a conversation: unread count, deleted-for-me, mute."""
 
     __tablename__ = "conversation_states"
-    # Unread totals read only these columns (migration 0006).
+    # The unread list reads only these columns (migration 0006); totals are in
+    # unread_totals (0007).
     __table_args__ = (
         Index("ix_conversation_states_user_visible_unread", "user_id", "hidden", "unread"),
     )
