@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute
 
 from smshub.auth.endpoints import router as auth_router
+from smshub.billing.endpoints import router as billing_router
 from smshub.campaigns.endpoints import router as campaigns_router
 from smshub.carriers.endpoints import router as connectors_router
 from smshub.carriers.http.endpoints import router as carrier_webhooks_router
@@ -66,6 +67,7 @@ def api_router() -> APIRouter:
         blocklist_router,
         lists_router,
         campaigns_router,
+        billing_router,
         events_router,
         forwarding_router,
     )

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     session_ttl_s: int = 7 * 24 * 3600
     worker_concurrency: int = Field(default=8, ge=1, le=256)
     worker_poll_s: float = Field(default=0.5, gt=0)
+    # After a wake, wait this long before claiming so concurrent sends share one batch.
+    worker_linger_s: float = Field(default=0.02, ge=0, le=1)
     job_lease_s: float = Field(default=30.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     # Per-request access lines cost ~10% of a send's CPU; errors are logged regardless.

@@ -1,7 +1,7 @@
 """The job worker: `python -m smshub.worker`, or inside `smshub serve`.
 
 Settings come from `SMSHUB_*` variables (SMSHUB_DATABASE_URL, SMSHUB_WORKER_CONCURRENCY,
-SMSHUB_WORKER_POLL_S, SMSHUB_JOB_LEASE_S, SMSHUB_SHUTDOWN_GRACE_S,
+SMSHUB_WORKER_POLL_S, SMSHUB_WORKER_LINGER_S, SMSHUB_JOB_LEASE_S, SMSHUB_SHUTDOWN_GRACE_S,
 SMSHUB_ENABLE_TEST_JOBS). SIGTERM or SIGINT stops claiming, lets running jobs finish for
 up to the grace period, and releases the rest, so nothing is lost on a deploy.
 """
@@ -58,6 +58,7 @@ def create_worker(
         worker_id=worker_id,
         concurrency=settings.worker_concurrency,
         poll_s=settings.worker_poll_s,
+        linger_s=settings.worker_linger_s,
         lease_s=settings.job_lease_s,
         clock=clock or SystemClock(),
     )

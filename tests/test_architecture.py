@@ -26,6 +26,7 @@ PURE = {
     "smshub.carriers.smpp.session",
     "smshub.lists.csvimport",
     "smshub.campaigns.planning",
+    "smshub.billing.rating",
     "smshub.forwarding.rules",
     "smshub.forwarding.signing",
     "smshub.mail.parse",

@@ -118,7 +118,12 @@ class Preview(BaseModel):
     segments_total: int
     encoding: str = Field(description="GSM-7, or UCS-2 if any rendered body needs it.")
     estimated_cost: float | None = Field(
-        None, description="segments_total x price_per_segment when a price is given."
+        None,
+        description="segments_total x price_per_segment when a price is given, else the "
+        "segments priced by the tenant's rating rules; null when neither prices anything.",
+    )
+    unpriced: int = Field(
+        0, description="Recipients no rating rule prices: estimated_cost leaves them out."
     )
     sample: list[str] = Field(description="The first rendered bodies.")
 

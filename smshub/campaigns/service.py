@@ -33,6 +33,7 @@ from smshub.models import (
     User,
 )
 from smshub.numbers import service as numbers_service
+from smshub.numbers.rules import sender_id_problem
 from smshub.numbers.schemas import NumberInfo
 
 DISPATCH_JOB = "campaign.dispatch"
@@ -59,14 +60,18 @@ async def _check_fields(
     session: AsyncSession, actor: Actor, data: schemas.CampaignFields, columns: Sequence[str]
 ) -> tuple[NumberInfo, str]:
     if data.sender_type == "sender_id":
+        problem = sender_id_problem(data.from_)
+        if problem:
+            raise InvalidInput(f"from: a sender ID {problem}.", field="from")
+    number = await _sender_number(session, actor.tenant_id, data.sender_type, data.from_)
+    if number is None and data.sender_type == "sender_id":
         raise InvalidInput(
-            f"sender_type: '{data.from_}' is not a registered alphanumeric sender ID for this "
-            "tenant; send from one of your numbers (sender_type 'number').",
-            field="sender_type",
+            f"from: '{data.from_}' is not a registered alphanumeric sender ID of your numbers; "
+            "register it on a number (sender_ids) first.",
+            field="from",
             code="sender_id_not_registered",
         )
-    number = await numbers_service.number_info(session, data.from_)
-    if number is None or number.tenant_id != actor.tenant_id:
+    if number is None:
         raise InvalidInput(f"from: {data.from_} is not one of your numbers.", field="from")
     messaging.check_number_can_send(number)
     check_body_template(data.body, columns)
@@ -79,6 +84,17 @@ async def _check_fields(
     except NotFound as exc:
         raise InvalidInput("rating_user_id: no such extension.", field="rating_user_id") from exc
     return number, rating
+
+
+async def _sender_number(
+    session: AsyncSession, tenant_id: str, sender_type: str, sender: str
+) -> NumberInfo | None:
+    """The number a campaign sends through: its `from`, or the number that registered
+    its alphanumeric sender ID."""
+    if sender_type == "sender_id":
+        return await numbers_service.number_for_sender_id(session, tenant_id, sender)
+    number = await numbers_service.number_info(session, sender)
+    return number if number is not None and number.tenant_id == tenant_id else None
 
 
 def check_body_template(body: str, columns: Sequence[str]) -> None:
@@ -319,7 +335,9 @@ async def dispatch_tick(
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None or campaign.status != "running" or campaign.run != run:
         return
-    number = await numbers_service.number_info(session, campaign.from_e164)
+    number = await _sender_number(
+        session, campaign.tenant_id, campaign.sender_type, campaign.from_e164
+    )
     if number is None or number.status != "active" or not number.sms_enabled:
         # The sender went away: stop rather than skip everyone; a restart resumes.
         campaign.status = "stopped"
@@ -377,6 +395,7 @@ async def _send_batch(
     now: datetime,
 ) -> None:
     tenant = await auth_service.tenant_policy(session, campaign.tenant_id)
+    sender_id = campaign.from_e164 if campaign.sender_type == "sender_id" else None
     blocked = await compliance.blocklisted_among(
         session, campaign.tenant_id, [r.e164 for r in batch if r.e164]
     )
@@ -394,7 +413,9 @@ async def _send_batch(
         except InvalidInput:
             r.status, r.reason = "skipped", "too_long"
             continue
-        out = messaging.Outbound(number, r.e164, info, campaign.rating_user_id, None, now)
+        out = messaging.Outbound(
+            number, r.e164, info, campaign.rating_user_id, None, now, sender_id=sender_id
+        )
         items.append((r, out))
     if items:
         await messaging.queue_outbound(session, [o for _, o in items])

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth import service as auth_service
 from smshub.auth.actor import Actor, check_admin
+from smshub.billing import rating
+from smshub.billing import service as billing
 from smshub.campaigns import planning, schemas
 from smshub.compliance import service as compliance
 from smshub.kit.errors import NotFound
@@ -139,21 +141,42 @@ async def preview(
     blocked = int((await session.execute(blocked_stmt)).scalar_one())
     tenant = await auth_service.tenant_policy(session, campaign.tenant_id)
     sendable = c.pending - blocked
+    # A price given with the request is flat; otherwise the tenant's rating rules price
+    # each recipient by its destination prefix.
+    table = (
+        None
+        if price_per_segment is not None
+        else await billing.rate_table(session, campaign.tenant_id)
+    )
     seg_max, seg_total, enc, sample = 0, 0, "GSM-7", []
-    if not planning.placeholders(campaign.body):
-        info = encoding.analyze(campaign.body, smart=tenant.smart_encoding)
-        seg_max, seg_total, enc = info.segments, info.segments * sendable, info.encoding
+    costed: list[tuple[str, int]] = []
+    fixed = (
+        None
+        if planning.placeholders(campaign.body)
+        else encoding.analyze(campaign.body, smart=tenant.smart_encoding)
+    )
+    if fixed is not None:
+        seg_max, seg_total, enc = fixed.segments, fixed.segments * sendable, fixed.encoding
         sample = [campaign.body]
-    else:
-        async for fields in _pending_fields(session, campaign):
-            info = encoding.analyze(
+    if fixed is None or table:
+        async for e164, fields in _pending_fields(session, campaign):
+            info = fixed or encoding.analyze(
                 planning.render(campaign.body, fields), smart=tenant.smart_encoding
             )
+            if table:
+                costed.append((e164, info.segments))
+            if fixed is not None:
+                continue
             seg_max, seg_total = max(seg_max, info.segments), seg_total + info.segments
             enc = "UCS-2" if info.encoding == "UCS-2" else enc
             if len(sample) < 3:
                 sample.append(info.text)
-    cost = round(seg_total * price_per_segment, 4) if price_per_segment is not None else None
+    cost, unpriced = None, 0
+    if price_per_segment is not None:
+        cost = round(seg_total * price_per_segment, 4)
+    elif table:
+        estimate = rating.estimate(table, costed)
+        cost, unpriced = float(round(estimate.cost, 4)), estimate.unpriced
     return schemas.Preview(
         recipients=c.total,
         sendable=sendable,
@@ -164,14 +187,15 @@ async def preview(
         segments_total=seg_total,
         encoding=enc,
         estimated_cost=cost,
+        unpriced=unpriced,
         sample=sample,
     )
 
 
 async def _pending_fields(
     session: AsyncSession, campaign: Campaign
-) -> AsyncIterator[dict[str, str]]:
-    """The fields of each pending, not blocklisted recipient, page by page."""
+) -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """The number and fields of each pending, not blocklisted recipient, page by page."""
     after = ""
     while True:
         stmt = (
@@ -189,7 +213,7 @@ async def _pending_fields(
         blocked = await compliance.blocklisted_among(session, campaign.tenant_id, numbers)
         for row in rows:
             if row.e164 not in blocked:
-                yield row.fields
+                yield row.e164, row.fields
         if len(rows) < PAGE:
             return
         after = rows[-1].id

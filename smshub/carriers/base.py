@@ -45,6 +45,8 @@ class OutboundSms:
     to_e164: str
     body: str
     segments: int
+    # Send under this alphanumeric sender ID instead of the number (B2).
+    sender_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -368,7 +368,8 @@ class JobRunner:
     """Claims due jobs and runs them, at most `concurrency` at a time.
 
     `run()` polls every `poll_s` while the queue is idle, and claims again at once after
-    a full batch. `wake()` cuts the idle wait short. `stop(grace_s)` stops claiming,
+    a full batch. `wake()` cuts the idle wait short; the runner then lingers `linger_s`
+    before it claims, so that a burst of enqueues becomes one batch. `stop(grace_s)` stops claiming,
     lets in-flight jobs finish for up to `grace_s`, then cancels the rest and releases
     their claims (pending, unlocked, with the attempt given back: a shutdown is not the
     job's fault). A SIGKILLed worker cannot release: its jobs wait out the lease and keep
@@ -384,6 +385,7 @@ class JobRunner:
         concurrency: int = 8,
         poll_s: float = 0.5,
         lease_s: float = 30.0,
+        linger_s: float = 0.0,
         clock: Clock | None = None,
         heartbeat_s: float | None = None,
         rand: Callable[[], float] = random.random,
@@ -397,6 +399,7 @@ class JobRunner:
         self._registry = registry
         self._concurrency = concurrency
         self._poll_s = poll_s
+        self._linger_s = max(0.0, linger_s)
         self._lease_s = lease_s
         # A third of the lease: two heartbeats can fail before the lease runs out.
         self._heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_s / 3
@@ -469,6 +472,10 @@ class JobRunner:
                 full = full or len(claimed) == free
             if not full:  # the queue has no more due jobs: idle
                 await self._wait(self._poll_s)
+                if self._linger_s and not self._stopping.is_set():
+                    # Let the jobs that are being enqueued right now join one batch:
+                    # under load, claims of a few jobs each cost more than the jobs.
+                    await asyncio.sleep(self._linger_s)
 
     def _batch_kinds(self) -> list[str]:
         return [kind for kind, _, _ in self._registry.batches()]

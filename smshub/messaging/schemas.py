@@ -47,6 +47,7 @@ class MessageOut(BaseModel):
     segments: int
     error: str | None
     sent_by: Sender | None
+    sender_id: str | None = Field(None, description="The alphanumeric sender shown, if any.")
     media: list[str] = Field(default_factory=list)
     created_at: datetime
     sent_at: datetime | None

@@ -31,7 +31,7 @@ from smshub.kit.jobs import RetryPolicy, enqueue, enqueue_many, next_delay
 from smshub.kit.outbox import emit, note_job_enqueued
 from smshub.messaging import encoding, views
 from smshub.messaging import repository as repo
-from smshub.messaging.status import can_move
+from smshub.messaging.moves import Move, move_many
 from smshub.models import Conversation, Message, MessageEvent, Tenant
 from smshub.numbers import service as numbers_service
 from smshub.numbers.rules import e164_problem
@@ -63,6 +63,8 @@ class Outbound:
     client_key: str | None
     created_at: datetime
     message_id: str = field(default_factory=new_id)
+    # An alphanumeric sender ID registered on `number`, shown to the recipient (B2).
+    sender_id: str | None = None
 
 
 def _now(clock: Clock | None) -> datetime:
@@ -230,6 +232,7 @@ def _message_row(item: Outbound, conversation_id: str) -> dict[str, Any]:
         "sent_by_user_id": item.sent_by,
         "connector_id": None,
         "carrier_ref": None,
+        "sender_id": item.sender_id,
         "client_key": item.client_key,
         "created_at": item.created_at,
     }
@@ -285,32 +288,8 @@ async def _count_events(session: AsyncSession, message_id: str, status: str) -> 
 async def _move(
     session: AsyncSession, message: Message, status: str, detail: str | None, now: datetime
 ) -> bool:
-    """Apply one state change: stored with its time and published as `message.status`."""
-    if not can_move(message.status, status):
-        return False
-    message.status = status
-    if status == "sent":
-        message.sent_at = now
-    elif status == "delivered":
-        message.delivered_at = now
-    elif status == "failed":
-        message.failed_at, message.error = now, detail
-    session.add(
-        MessageEvent(id=new_id(), message_id=message.id, status=status, detail=detail, at=now)
-    )
-    ours = message.from_e164 if message.direction == "out" else message.to_e164
-    number = await numbers_service.number_info(session, ours)
-    users = await numbers_service.users_of_number(session, number.id) if number else []
-    data = {
-        "id": message.id,
-        "conversation_id": message.conversation_id,
-        "status": status,
-        "error": message.error,
-        "at": now.isoformat(),
-    }
-    emit(session, "message.status", message.tenant_id, users, data)
-    await forwarding_hooks.on_message_status(session, message.tenant_id, data, now)
-    return True
+    """Apply one state change (see `moves.move_many`)."""
+    return (await move_many(session, [Move(message, status, detail)], now))[0]
 
 
 async def mark_sending(session: AsyncSession, message: Message, clock: Clock | None = None) -> bool:
@@ -324,8 +303,8 @@ async def mark_sent(
     carrier_ref: str,
     clock: Clock | None = None,
 ) -> None:
-    message.connector_id, message.carrier_ref = connector_id, carrier_ref
-    await _move(session, message, "sent", None, _now(clock))
+    move = Move(message, "sent", connector_id=connector_id, carrier_ref=carrier_ref)
+    await move_many(session, [move], _now(clock))
 
 
 async def mark_failed(
@@ -380,12 +359,10 @@ async def apply_delivery_reports(
         if r.status not in ("delivered", "failed"):
             raise InvalidInput("status must be delivered or failed.", field="status")
     found = await repo.messages_by_refs(session, connector_id, [r.carrier_ref for r in receipts])
-    now, applied = _now(clock), 0
-    for r in receipts:
-        message = found.get(r.carrier_ref)
-        if message is not None and await _move(session, message, r.status, r.error, now):
-            applied += 1
-    return applied
+    moves = [
+        Move(found[r.carrier_ref], r.status, r.error) for r in receipts if r.carrier_ref in found
+    ]
+    return sum(await move_many(session, moves, _now(clock)))
 
 
 async def apply_delivery_report(

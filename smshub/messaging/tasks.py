@@ -37,6 +37,7 @@ from smshub.kit.ids import new_id
 from smshub.kit.jobs import JobContext, JobRegistry, enqueue
 from smshub.messaging import repository as repo
 from smshub.messaging import service
+from smshub.messaging.moves import Move, move_many
 from smshub.models import Message
 from smshub.numbers import service as numbers_service
 
@@ -105,6 +106,7 @@ async def _submit(
     fallbacks = {m.id: f for m, f in items}
     results = await _send(session, connector, batch)
     spill: dict[str, tuple[ConnectorInfo, list[Message]]] = {}
+    done: list[tuple[Message, SubmitResult | CarrierError]] = []
     for message, result in zip(batch, results, strict=True):
         fallback = fallbacks.get(message.id)
         retryable = isinstance(result, CarrierError) and not isinstance(
@@ -113,20 +115,21 @@ async def _submit(
         if retryable and fallback is not None:
             spill.setdefault(fallback.id, (fallback, []))[1].append(message)
             continue
-        await _record(session, connector, message, result, tries)
+        done.append((message, result))
+    await _record(session, connector, done, tries)
     for fallback, moved in spill.values():
-        for message, result in zip(moved, await _send(session, fallback, moved), strict=True):
-            await _record(session, fallback, message, result, tries)
+        results = await _send(session, fallback, moved)
+        await _record(session, fallback, list(zip(moved, results, strict=True)), tries)
 
 
 async def _send(
     session: AsyncSession, connector: ConnectorInfo, batch: Sequence[Message]
 ) -> list[SubmitResult | CarrierError]:
     carrier = carriers_service.carrier_for(connector)
-    for message in batch:
-        await service.mark_sending(session, message)
+    await move_many(session, [Move(m, "sending") for m in batch], datetime.now(UTC))
     sms = [
-        OutboundSms(m.id, m.tenant_id, m.from_e164, m.to_e164, m.body, m.segments) for m in batch
+        OutboundSms(m.id, m.tenant_id, m.from_e164, m.to_e164, m.body, m.segments, m.sender_id)
+        for m in batch
     ]
     results = await carrier.submit_many(session, sms)
     carriers_service.count_results(connector.id, results)
@@ -136,16 +139,20 @@ async def _send(
 async def _record(
     session: AsyncSession,
     connector: ConnectorInfo,
-    message: Message,
-    result: SubmitResult | CarrierError,
+    results: Sequence[tuple[Message, SubmitResult | CarrierError]],
     tries: dict[str, int],
 ) -> None:
-    if isinstance(result, PermanentCarrierError):
-        await service.mark_failed(session, message, str(result))
-    elif isinstance(result, Exception):
-        await service.retry_later(session, message, tries.get(message.id, 0) + 1, result)
-    else:
-        await service.mark_sent(session, message, connector.id, result.carrier_ref)
+    """Accepted submits become `sent` together; refusals fail or wait for a retry."""
+    sent: list[Move] = []
+    for message, result in results:
+        if isinstance(result, PermanentCarrierError):
+            await service.mark_failed(session, message, str(result))
+        elif isinstance(result, Exception):
+            await service.retry_later(session, message, tries.get(message.id, 0) + 1, result)
+        else:
+            ref = result.carrier_ref
+            sent.append(Move(message, "sent", connector_id=connector.id, carrier_ref=ref))
+    await move_many(session, sent, datetime.now(UTC))
 
 
 async def _pace(

@@ -69,6 +69,7 @@ async def present_messages(
                 sent_by=schemas.Sender(id=user.id, extension=user.extension, name=user.name)
                 if user
                 else None,
+                sender_id=m.sender_id,
                 created_at=m.created_at,
                 sent_at=m.sent_at,
                 delivered_at=m.delivered_at,
@@ -295,6 +296,7 @@ async def row_event_data(session: AsyncSession, row: dict[str, Any]) -> dict[str
         segments=row["segments"],
         error=row["error"],
         sent_by=await sender(session, row["sent_by_user_id"]),
+        sender_id=row.get("sender_id"),
         created_at=row["created_at"],
         sent_at=None,
         delivered_at=None,

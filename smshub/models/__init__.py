@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from smshub.kit.db import Base
+from smshub.models.billing import RatingRule
 from smshub.models.campaign import (
     Campaign,
     CampaignRecipient,
@@ -57,6 +58,7 @@ __all__ = [
     "NumberAssignment",
     "NumberForwarding",
     "QuarantinedMessage",
+    "RatingRule",
     "RecipientList",
     "SimulatorOutbox",
     "Tenant",

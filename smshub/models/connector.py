@@ -38,6 +38,7 @@ class SimulatorOutbox(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(26), index=True)
     message_id: Mapped[str] = mapped_column(String(26), index=True)
     from_e164: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[str | None] = mapped_column(String(11), default=None)
     to_e164: Mapped[str] = mapped_column(String(16), index=True)
     body: Mapped[str] = mapped_column(String(4000))
     segments: Mapped[int] = mapped_column(Integer, default=1)

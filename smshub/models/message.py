@@ -86,6 +86,8 @@ class Message(Base):
     sent_by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     connector_id: Mapped[str | None] = mapped_column(String(26), default=None)
     carrier_ref: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The alphanumeric sender the recipient sees instead of the number (B2), if any.
+    sender_id: Mapped[str | None] = mapped_column(String(11), default=None)
     # A client's Idempotency-Key: a retried POST returns the first message.
     client_key: Mapped[str | None] = mapped_column(String(120), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smshub.kit.clock import utcnow
@@ -35,6 +35,8 @@ class Number(Base):
     connector_id: Mapped[str | None] = mapped_column(String(26), default=None)
     # K5: used when the primary connector is down or refuses for a retryable reason.
     fallback_connector_id: Mapped[str | None] = mapped_column(String(26), default=None)
+    # N6: alphanumeric sender IDs the carrier registered for this number.
+    sender_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

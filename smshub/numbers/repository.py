@@ -164,3 +164,12 @@ async def users_of_number(session: AsyncSession, number_id: str) -> list[str]:
 def visible_number_ids(user_id: str):  # type: ignore[no-untyped-def]
     """A subquery of the number ids a user sees (for other domains' scoping)."""
     return _visible_ids(user_id)
+
+
+async def live_numbers_of_tenant(session: AsyncSession, tenant_id: str) -> list[Number]:
+    stmt = (
+        select(Number)
+        .where(Number.tenant_id == tenant_id, Number.deleted_at.is_(None))
+        .order_by(Number.e164)
+    )
+    return list((await session.execute(stmt)).scalars())

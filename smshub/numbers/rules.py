@@ -52,3 +52,29 @@ def display(value: str) -> str:
     except phonenumbers.NumberParseException:
         return value
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+SENDER_ID_MAX = 11
+_SENDER_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .-&+_")
+
+
+def sender_id_problem(value: str) -> str | None:
+    """Why `value` is not an alphanumeric sender ID carriers accept (3GPP TS 23.040
+    TP-OA: up to 11 GSM characters; a letter so it is not mistaken for a number)."""
+    if not 1 <= len(value) <= SENDER_ID_MAX:
+        return f"must be 1 to {SENDER_ID_MAX} characters, for example ACME"
+    if value != value.strip():
+        return "must not start or end with a space"
+    bad = sorted(set(value) - _SENDER_ID_CHARS)
+    if bad:
+        return f"may hold only letters, digits, spaces and . - & + _ (not {bad[0]!r})"
+    if not any(c.isalpha() for c in value):
+        return "must contain at least one letter"
+    return None
+
+
+def check_sender_id(value: str) -> str:
+    problem = sender_id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value

@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from smshub.forwarding.schemas import Forwarding, ForwardingSettings
 from smshub.kit.validation import E164Number
+from smshub.numbers.rules import check_sender_id
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Status = Literal["provisioning", "active"]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+SenderId = Annotated[str, StringConstraints(max_length=64), AfterValidator(check_sender_id)]
+SenderIds = Annotated[list[SenderId], Field(max_length=20)]
+
+
+def _distinct(values: list[str] | None) -> list[str] | None:
+    if values is not None and len({v.casefold() for v in values}) != len(values):
+        raise ValueError("sender_ids must not repeat a sender ID")
+    return values
 
 
 class NumberCreate(BaseModel):
@@ -24,6 +33,7 @@ class NumberCreate(BaseModel):
     mms_enabled: bool = False
     connector_id: Ref | None = None
     fallback_connector_id: Ref | None = None
+    sender_ids: Annotated[SenderIds, AfterValidator(_distinct)] = Field(default_factory=list)
 
 
 class NumberUpdate(BaseModel):
@@ -34,6 +44,7 @@ class NumberUpdate(BaseModel):
     mms_enabled: bool | None = None
     connector_id: Ref | None = None
     fallback_connector_id: Ref | None = None
+    sender_ids: Annotated[SenderIds | None, AfterValidator(_distinct)] = None
     # Replaces the number's forwarding like `PUT /numbers/{id}/forwarding`; null clears it.
     forwarding: Forwarding | None = None
 
@@ -54,6 +65,7 @@ class Number(BaseModel):
     mms_enabled: bool
     connector_id: str | None
     fallback_connector_id: str | None = None
+    sender_ids: list[str] = Field(default_factory=list)
     created_at: datetime
     assignees: list[Assignee] = Field(default_factory=list)
     group_id: str | None = None
@@ -77,3 +89,4 @@ class NumberInfo(BaseModel):
     sms_enabled: bool
     connector_id: str | None
     fallback_connector_id: str | None = None
+    sender_ids: tuple[str, ...] = ()

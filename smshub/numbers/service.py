@@ -80,6 +80,7 @@ async def create_number(session: AsyncSession, actor: Actor, data: schemas.Numbe
             await carriers_service.check_connector_usable(session, actor.tenant_id, ref, field)
     if await repo.live_by_e164(session, data.e164):
         raise _taken(data.e164)
+    await _check_sender_ids(session, actor.tenant_id, data.sender_ids, None)
     number = Number(tenant_id=actor.tenant_id, **data.model_dump())
     session.add(number)
     try:
@@ -88,6 +89,40 @@ async def create_number(session: AsyncSession, actor: Actor, data: schemas.Numbe
     except IntegrityError:
         raise _taken(data.e164)
     return number
+
+
+async def _check_sender_ids(
+    session: AsyncSession, tenant_id: str, sender_ids: Sequence[str], number_id: str | None
+) -> None:
+    """A sender ID names one number of the tenant, so a campaign using it has one route."""
+    wanted = {s.casefold(): s for s in sender_ids}
+    for other in await repo.live_numbers_of_tenant(session, tenant_id):
+        if other.id == number_id:
+            continue
+        clash = next(
+            (wanted[s.casefold()] for s in other.sender_ids if s.casefold() in wanted), None
+        )
+        if clash is not None:
+            raise Conflict(
+                f"sender_ids: {clash} is already registered on {other.e164}.",
+                field="sender_ids",
+                code="sender_id_taken",
+            )
+
+
+async def number_for_sender_id(
+    session: AsyncSession, tenant_id: str, sender_id: str
+) -> schemas.NumberInfo | None:
+    """The tenant's live number that registered this alphanumeric sender ID (N6)."""
+
+    async def load() -> schemas.NumberInfo | None:
+        key = sender_id.casefold()
+        for number in await repo.live_numbers_of_tenant(session, tenant_id):
+            if any(s.casefold() == key for s in number.sender_ids):
+                return schemas.NumberInfo.model_validate(number)
+        return None
+
+    return await cache.get(("sender_id", tenant_id, sender_id.casefold()), load)
 
 
 def _taken(e164: str) -> Conflict:
@@ -105,6 +140,8 @@ async def update_number(
     for field, ref in refs.items():
         if ref:
             await carriers_service.check_connector_usable(session, actor.tenant_id, ref, field)
+    if data.sender_ids is not None:
+        await _check_sender_ids(session, actor.tenant_id, data.sender_ids, number.id)
     if "forwarding" in data.model_fields_set:
         # Lazy: forwarding's service imports this module.
         from smshub.forwarding import service as forwarding_service

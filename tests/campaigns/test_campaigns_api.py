@@ -220,7 +220,10 @@ async def test_bad_input_is_a_clear_422(tenants):
         ({"body": "Hi {surname}"}, "body"),
         ({"body": "Hi {"}, "body"),
         ({"body": ""}, "body"),
-        ({"sender_type": "sender_id", "from": "ACME"}, "sender_type"),
+        ({"sender_type": "sender_id", "from": "ACME"}, "from"),  # not registered
+        ({"sender_type": "sender_id", "from": "1234"}, "from"),  # no letter
+        ({"sender_type": "sender_id", "from": "ACME TRADING"}, "from"),  # over 11
+        ({"sender_type": "sender_id", "from": "AC#ME"}, "from"),
         ({"sender_type": "fax"}, "sender_type"),
         ({"from": "+14155550199"}, "from"),
         ({"list_id": "nope"}, "list_id"),
@@ -278,3 +281,71 @@ async def test_user_role_and_other_tenants_are_kept_out(tenants):
         assert (await other.admin.get(f"/api/v1/campaigns/{camp['id']}{url}")).status_code == 404
     assert (await other.admin.post(f"/api/v1/campaigns/{camp['id']}/start")).status_code == 404
     assert (await other.admin.get("/api/v1/campaigns")).json()["items"] == []
+
+
+async def test_campaign_under_a_registered_sender_id(tenants, app):
+    """B2/N6: the sender ID registered on a number sends through that number's route;
+    the recipient sees the sender ID, the conversation stays on the number."""
+    m = await messaging_tenant(await tenants.make())
+    number_id = m.number["id"]
+    r = await m.t.admin.patch(f"/api/v1/numbers/{number_id}", json={"sender_ids": ["Acme"]})
+    assert r.status_code == 200 and r.json()["sender_ids"] == ["Acme"], r.text
+    camp = await _campaign(
+        m, await _list(m, NUMBERS[:2]), sender_type="sender_id", **{"from": "ACME"}
+    )
+    assert camp["sender_type"] == "sender_id" and camp["from"] == "ACME"
+    assert (await m.t.admin.post(f"/api/v1/campaigns/{camp['id']}/start")).status_code == 200
+    await run_jobs(app)
+    async with unit_of_work(app.state.sessions) as s:
+        rows = (await s.execute(select(SimulatorOutbox))).scalars().all()
+    assert sorted(r.to_e164 for r in rows) == NUMBERS[:2]
+    assert {(r.sender_id, r.from_e164) for r in rows} == {("ACME", m.e164)}
+    thread = (await m.users[0][1].get("/api/v1/conversations")).json()["items"]
+    conv = next(c for c in thread if c["remote"] == NUMBERS[0])
+    msgs = (await m.users[0][1].get(f"/api/v1/conversations/{conv['id']}/messages")).json()
+    assert [x["sender_id"] for x in msgs["items"]] == ["ACME"]
+    # Unregistering stops the campaign's route: a new campaign under it is refused.
+    r = await m.t.admin.patch(f"/api/v1/numbers/{number_id}", json={"sender_ids": []})
+    assert r.status_code == 200 and r.json()["sender_ids"] == []
+    body = {"name": "P", "sender_type": "sender_id", "from": "ACME", "body": "Hi"}
+    r = await m.t.admin.post("/api/v1/campaigns", json={**body, "list_id": camp["list_id"]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "sender_id_not_registered"
+
+
+async def test_sender_ids_are_checked_and_belong_to_one_tenant(tenants):
+    a = await messaging_tenant(await tenants.make())
+    b = await messaging_tenant(await tenants.make(), e164="+14155550111")
+    url = f"/api/v1/numbers/{a.number['id']}"
+    for bad in (["1234"], ["TOO LONG NAME"], ["A#B"], [" ACME"], ["Acme", "ACME"], [""]):
+        r = await a.t.admin.patch(url, json={"sender_ids": bad})
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["error"]["field"].startswith("sender_ids"), r.json()
+    assert (await a.t.admin.patch(url, json={"sender_ids": ["ACME"]})).status_code == 200
+    # Another number of the same tenant cannot register it too...
+    other = await a.t.number("+14155550122")
+    r = await a.t.admin.patch(f"/api/v1/numbers/{other['id']}", json={"sender_ids": ["acme"]})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "sender_id_taken"
+    r = await a.t.admin.post(
+        "/api/v1/numbers", json={"e164": "+14155550133", "sender_ids": ["Acme"]}
+    )
+    assert r.status_code == 409 and r.json()["error"]["field"] == "sender_ids"
+    # ...but another tenant may, and cannot send under tenant A's registration.
+    assert (
+        await b.t.admin.patch(f"/api/v1/numbers/{b.number['id']}", json={"sender_ids": ["ACME"]})
+    ).status_code == 200
+    assert (
+        await b.t.admin.patch(f"/api/v1/numbers/{b.number['id']}", json={"sender_ids": []})
+    ).status_code == 200
+    list_id = await _list(b, NUMBERS[:1])
+    body = {
+        "name": "P",
+        "sender_type": "sender_id",
+        "from": "ACME",
+        "body": "Hi",
+        "list_id": list_id,
+    }
+    r = await b.t.admin.post("/api/v1/campaigns", json=body)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "sender_id_not_registered"
+    # A user (not admin) cannot register sender IDs.
+    r = await a.users[0][1].patch(url, json={"sender_ids": ["OTHER"]})
+    assert r.status_code == 403

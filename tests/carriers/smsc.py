@@ -49,6 +49,8 @@ class Submitted:
     raw: bytes
     message_id: str
     source_addr: str = ""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
     destination_addr: str = ""
     short_message: bytes = b""
     data_coding: int = 0
@@ -204,6 +206,8 @@ class Smsc:
         if self.parse_submits:
             pdu = parse(data)
             sub.source_addr = pdu.source_addr.decode()
+            sub.source_addr_ton = int(pdu.source_addr_ton)
+            sub.source_addr_npi = int(pdu.source_addr_npi)
             sub.destination_addr = pdu.destination_addr.decode()
             sub.short_message = bytes(pdu.short_message or b"")
             sub.data_coding = int(pdu.data_coding)

@@ -99,6 +99,27 @@ async def test_submit_with_basic_auth_then_signed_status_callback(tenants, app, 
     assert (await alice.get(f"/api/v1/messages/{mid}")).json()["status"] == "delivered"
 
 
+async def test_a_campaign_under_a_sender_id_submits_it_as_from(tenants, app, fake):
+    m, _ = await setup(tenants, f"http://127.0.0.1:{fake.port}")
+    r = await m.t.admin.patch(f"/api/v1/numbers/{m.number['id']}", json={"sender_ids": ["ACME"]})
+    assert r.status_code == 200, r.text
+    list_id = (await m.t.admin.post("/api/v1/lists", json={"name": "L"})).json()["id"]
+    r = await m.t.admin.post(f"/api/v1/lists/{list_id}/entries", json={"e164": TO})
+    assert r.status_code == 201, r.text
+    body = {
+        "name": "P",
+        "sender_type": "sender_id",
+        "from": "ACME",
+        "body": "Sale",
+        "list_id": list_id,
+    }
+    camp = (await m.t.admin.post("/api/v1/campaigns", json=body)).json()
+    assert (await m.t.admin.post(f"/api/v1/campaigns/{camp['id']}/start")).status_code == 200
+    await run_jobs(app)
+    [req] = fake.requests
+    assert req["form"] == {"From": "ACME", "To": TO, "Body": "Sale"}
+
+
 @pytest.mark.parametrize(
     ("code", "status", "error"),
     [(429, "queued", "429"), (503, "queued", "503"), (400, "failed", "400")],

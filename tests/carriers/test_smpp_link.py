@@ -64,6 +64,19 @@ async def submit(link: SmppLink, batch: list[OutboundSms]) -> list[Any]:
     return await SmppCarrier("c1", link).submit_many(None, batch)  # type: ignore[arg-type]
 
 
+async def test_an_alphanumeric_sender_goes_as_ton_5(link, smsc):
+    named = OutboundSms("m1", "t", FROM, TO, "Sale today", 1, sender_id="ACME")
+    results = await submit(link, [named, sms(2, "plain")])
+    assert all(isinstance(r, SubmitResult) for r in results), results
+    alnum, plain = smsc.submits
+    assert (alnum.source_addr, alnum.source_addr_ton, alnum.source_addr_npi) == ("ACME", 5, 0)
+    assert (plain.source_addr, plain.source_addr_ton, plain.source_addr_npi) == (
+        FROM.lstrip("+"),
+        1,
+        1,
+    )
+
+
 async def test_gsm7_ucs2_and_long_message_bytes_at_the_smsc(link, smsc):
     long = "Long message: " + "x" * 300 + " {end}"  # 320 septets: 3 segments
     results = await submit(link, [sms(1, "Hello @ £ €"), sms(2, "Hi 😀"), sms(3, long)])

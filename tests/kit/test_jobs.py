@@ -670,3 +670,44 @@ async def test_a_failing_batch_falls_back_to_one_job_at_a_time(
     assert row.status == "pending" and "this one is bad" in (row.last_error or "")
     # The good jobs' writes committed exactly once despite the failed batch attempt.
     assert await count_jobs(sessions, "child") == 3
+
+
+@pytest.mark.parametrize("linger_s", [0.0, 0.3])
+async def test_linger_gathers_a_burst_of_enqueues_into_one_batch(
+    sessions: Sessions, clock: FakeClock, linger_s: float
+) -> None:
+    batches: list[int] = []
+
+    async def handler(session: AsyncSession, jobs: list[JobContext]) -> None:
+        batches.append(len(jobs))
+
+    registry = JobRegistry()
+    registry.register_batch("b", handler, max_batch=50)
+    runner = CountingRunner(
+        sessions,
+        registry,
+        worker_id="w1",
+        poll_s=30.0,
+        lease_s=60.0,
+        linger_s=linger_s,
+        clock=clock,
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        await asyncio.wait_for(runner.claimed.wait(), 5)  # idle now, waiting for a wake
+        await add(sessions, clock, "b")
+        runner.wake()
+        await asyncio.sleep(0.05)
+        for _ in range(3):
+            await add(sessions, clock, "b")
+        runner.wake()
+
+        async def all_ran() -> bool:
+            return sum(batches) == 4
+
+        await eventually(all_ran, within=10)
+    finally:
+        await runner.stop(1)
+        await task
+    # Without a linger the first job goes alone; with one, the burst is one batch.
+    assert batches == ([1, 3] if linger_s == 0 else [4])

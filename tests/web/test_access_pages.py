@@ -6,7 +6,15 @@ import pytest
 
 from tests.web.conftest import Browser, Browsers
 
-ADMIN_PAGES = ["/users", "/users/new", "/numbers", "/numbers/new", "/groups", "/groups/new"]
+ADMIN_PAGES = [
+    "/users",
+    "/users/new",
+    "/numbers",
+    "/numbers/new",
+    "/groups",
+    "/groups/new",
+    "/prices",
+]
 
 
 @pytest.fixture

@@ -54,6 +54,21 @@ async def test_list_import_campaign_and_progress(admin: Browser, acme, app):
     assert "No draft campaigns" in (await admin.get("/campaigns?status=draft")).text
 
 
+async def test_a_campaign_under_a_sender_id_from_the_page(admin: Browser, acme, app):
+    m = await messaging_tenant(acme)
+    await acme.admin.patch(f"/api/v1/numbers/{m.number['id']}", json={"sender_ids": ["ACME"]})
+    page = await admin.get("/campaigns")
+    assert '<option value="sender_id:ACME">ACME</option>' in page.text
+    r = await admin.post("/lists", {"name": "L"})
+    list_id = r.headers["location"].rsplit("/", 1)[1]
+    await acme.admin.post(f"/api/v1/lists/{list_id}/entries", json={"e164": "+12025550001"})
+    form = {"name": "Sale", "from": "sender_id:ACME", "body": "Sale!", "list_id": list_id}
+    r = await admin.post("/campaigns", form)
+    assert r.status_code == 303, r.text
+    campaign = (await acme.admin.get("/api/v1/campaigns")).json()["items"][0]
+    assert (campaign["sender_type"], campaign["from"]) == ("sender_id", "ACME")
+
+
 async def test_blocklist_page_add_and_remove(admin: Browser):
     r = await admin.post("/blocklist", {"e164": "+12025550001"})
     assert r.status_code == 303
@@ -71,3 +86,21 @@ async def test_users_cannot_open_the_pages(browsers, acme):
     await b.login("acme", "201")
     for url in ("/campaigns", "/lists", "/blocklist"):
         assert (await b.get(url)).status_code == 403, url
+
+
+async def test_prices_page_saves_rules_and_reports_a_bad_line(admin: Browser, acme):
+    r = await admin.get("/prices")
+    assert r.status_code == 200 and 'href="/prices"' in r.text and "<textarea" in r.text
+    r = await admin.post("/prices", {"rules": "+1 0.0075\r\n\r\n+4477, 0.04\r\n"})
+    assert r.status_code == 303, r.text
+    rules = (await acme.admin.get("/api/v1/rating-rules")).json()["rules"]
+    assert [(x["prefix"], x["price_per_segment"]) for x in rules] == [
+        ("+1", "0.00750"),
+        ("+4477", "0.04000"),
+    ]
+    assert "+1 0.0075\n+4477 0.04" in (await admin.get("/prices")).text
+    r = await admin.post("/prices", {"rules": "+1 0.01\n44 0.02"})
+    assert r.status_code == 422 and "Line 2:" in r.text and "44 0.02" in r.text
+    r = await admin.post("/prices", {"rules": "+1 0.01 extra"})
+    assert r.status_code == 422 and "Line 1: write a prefix and a price" in r.text
+    assert len((await acme.admin.get("/api/v1/rating-rules")).json()["rules"]) == 2

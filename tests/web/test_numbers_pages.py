@@ -145,3 +145,19 @@ async def test_search_numbers(admin: Browser, acme):
     page = await admin.get("/numbers", params={"q": "4155"})
     assert "415-555-0100" in page.text and "+61 400 123 456" not in page.text
     assert "No numbers match" in (await admin.get("/numbers", params={"q": "nothing"})).text
+
+
+async def test_register_sender_ids_on_a_number_page(admin: Browser, acme):
+    number = await acme.number("+14155550100", label="Sales")
+    url = f"/numbers/{number['id']}/edit"
+    fields = [("label", "Sales"), ("status", "active"), ("sms_enabled", "on")]
+    r = await admin.post(url, [*fields, ("sender_ids", "ACME, Acme Shop")])
+    assert r.status_code == 303, r.text
+    assert (await api_number(acme, "+14155550100"))["sender_ids"] == ["ACME", "Acme Shop"]
+    assert 'value="ACME, Acme Shop"' in (await admin.get(url)).text
+    # A bad one is an inline error on the field, and the input is kept.
+    r = await admin.post(url, [*fields, ("sender_ids", "ACME, 12345")])
+    assert r.status_code == 422
+    assert "Sender IDs must contain at least one letter" in r.text
+    assert 'value="ACME, 12345"' in r.text
+    assert (await api_number(acme, "+14155550100"))["sender_ids"] == ["ACME", "Acme Shop"]

@@ -31,7 +31,8 @@ class TemplateCarrier(HttpCarrier):
 
     def submit_request(self, sms: OutboundSms) -> httpx.Request:
         url = str(self.config["url_template"])
-        for key, value in (("FROM", sms.from_e164), ("TO", sms.to_e164), ("MESSAGE", sms.body)):
+        sender = sms.sender_id or sms.from_e164
+        for key, value in (("FROM", sender), ("TO", sms.to_e164), ("MESSAGE", sms.body)):
             url = url.replace("{" + key + "}", quote(value, safe=""))
         return self.client.build_request("GET", url, timeout=self.config.get("timeout_s", 15.0))
 

@@ -46,7 +46,7 @@ class TwilioCarrier(HttpCarrier):
     def submit_request(self, sms: OutboundSms) -> httpx.Request:
         cfg = self.config
         base = str(cfg["base_url"]).rstrip("/")
-        data = {"From": sms.from_e164, "To": sms.to_e164, "Body": sms.body}
+        data = {"From": sms.sender_id or sms.from_e164, "To": sms.to_e164, "Body": sms.body}
         if cfg.get("public_url"):
             public = str(cfg["public_url"]).rstrip("/")
             data["StatusCallback"] = f"{public}/api/v1/carriers/http/{self.connector_id}/status"

@@ -47,6 +47,7 @@ class SimulatorCarrier:
                 tenant_id=sms.tenant_id,
                 message_id=sms.message_id,
                 from_e164=sms.from_e164,
+                sender_id=sms.sender_id,
                 to_e164=sms.to_e164,
                 body=sms.body,
                 segments=sms.segments,

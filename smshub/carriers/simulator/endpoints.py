@@ -35,6 +35,7 @@ class OutboxEntry(BaseModel):
     id: str
     message_id: str
     from_e164: str = Field(serialization_alias="from")
+    sender_id: str | None = Field(None, description="The alphanumeric sender shown, if any.")
     to_e164: str = Field(serialization_alias="to")
     body: str
     segments: int

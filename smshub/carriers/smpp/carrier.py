@@ -41,9 +41,10 @@ def submit_pdus(link: SmppLink, sms: OutboundSms, ref: int) -> list[p.Pdu]:
                 0,
                 tlvs=tlvs,
                 service_type=b"",
-                source_addr_ton=cfg.source_ton,
-                source_addr_npi=cfg.source_npi,
-                source_addr=sms.from_e164.lstrip("+"),
+                # An alphanumeric sender is TON 5 (alphanumeric), NPI 0 (unknown).
+                source_addr_ton=p.TON_ALPHANUMERIC if sms.sender_id else cfg.source_ton,
+                source_addr_npi=0 if sms.sender_id else cfg.source_npi,
+                source_addr=sms.sender_id or sms.from_e164.lstrip("+"),
                 dest_addr_ton=1,
                 dest_addr_npi=1,
                 destination_addr=sms.to_e164.lstrip("+"),

@@ -62,6 +62,7 @@ TAG_MESSAGE_STATE: Final = 0x0427
 
 # esm_class bits (§5.2.12).
 ESM_UDHI: Final = 0x40
+TON_ALPHANUMERIC: Final = 5  # SMPP 3.4 5.2.5: the source is an alphanumeric sender ID
 ESM_DELIVERY_RECEIPT: Final = 0x04
 ESM_TYPE_MASK: Final = 0x3C
 

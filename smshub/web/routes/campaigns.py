@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth.actor import Actor
+from smshub.billing import schemas as billing_schemas
+from smshub.billing import service as billing
 from smshub.campaigns import schemas as campaign_schemas
 from smshub.campaigns import service as campaigns
 from smshub.campaigns import views as campaign_views
@@ -65,9 +67,12 @@ async def campaigns_create(
     country: OptText = None,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    # The From menu lists numbers, then registered sender IDs as "sender_id:NAME".
+    sender_id = from_.removeprefix("sender_id:") if from_.startswith("sender_id:") else ""
     values = {
         "name": name,
-        "from": from_,
+        "sender_type": "sender_id" if sender_id else "number",
+        "from": sender_id or from_,
         "body": body,
         "rate": rate,
         "quiet_start": quiet_start or None,
@@ -211,3 +216,48 @@ async def blocklist_remove(request: Request, session: DB, actor: AdminActor, e16
     except SmshubError as exc:
         return redirect(request, "/blocklist", flash=exc.message)
     return redirect(request, "/blocklist", flash=f"{e164} removed from the blocklist.")
+
+
+def _rules_text(rules: billing_schemas.RatingRules) -> str:
+    return "\n".join(f"{r.prefix} {r.price_per_segment.normalize():f}" for r in rules.rules)
+
+
+def _parse_rules(text: str) -> billing_schemas.RatingRules:
+    """Lines of "prefix price"; a bad line is reported with its number."""
+    rules = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        parts = line.replace(",", " ").replace(";", " ").split()
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise ValueError(f"Line {n}: write a prefix and a price, e.g. +1 0.0075.")
+        try:
+            rules.append(billing_schemas.RatingRule(prefix=parts[0], price_per_segment=parts[1]))
+        except ValidationError as exc:
+            raise ValueError(f"Line {n}: {invalid_from(exc).message}") from exc
+    try:
+        return billing_schemas.RatingRules(rules=rules)
+    except ValidationError as exc:
+        raise ValueError(invalid_from(exc).message) from exc
+
+
+@router.get("/prices")
+async def prices_page(request: Request, session: DB, actor: AdminActor) -> Response:
+    text = _rules_text(await billing.get_rules(session, actor))
+    context = {"text": text, "error": None}
+    return render(request, "campaigns/prices.html", context, actor=actor, nav="prices")
+
+
+@router.post("/prices")
+async def prices_save(
+    request: Request, session: DB, actor: AdminActor, rules: Annotated[str, Form()] = ""
+) -> Response:
+    try:
+        data = _parse_rules(rules[:100_000])
+    except ValueError as exc:
+        context = {"text": rules[:100_000], "error": str(exc)}
+        return render(
+            request, "campaigns/prices.html", context, actor=actor, nav="prices", status_code=422
+        )
+    await billing.replace_rules(session, actor, data)
+    return redirect(request, "/prices", flash=f"{len(data.rules)} prices saved.")

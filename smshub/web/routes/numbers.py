@@ -49,9 +49,12 @@ LABELS = {
     "sms_enabled": "SMS",
     "mms_enabled": "MMS",
     "connector_id": "Carrier connector",
+    "sender_ids": "Sender IDs",
     "user_ids": "Assigned extensions",
 }
 FIELDS = {name: name for name in LABELS}
+# A bad sender ID in the list is reported on the one form field.
+RENAME = {f"sender_ids.{i}": "sender_ids" for i in range(20)}
 
 
 async def all_numbers(session: AsyncSession, actor: Actor) -> list[schemas.Number]:
@@ -105,6 +108,7 @@ def _values(form: FormData | None, number: schemas.Number | None = None) -> dict
             "sms_enabled": checked(form, "sms_enabled"),
             "mms_enabled": checked(form, "mms_enabled"),
             "connector_id": text(form, "connector_id").strip(),
+            "sender_ids": text(form, "sender_ids").strip(),
             "user_ids": texts(form, "user_ids"),
         }
     if number is not None:
@@ -115,6 +119,7 @@ def _values(form: FormData | None, number: schemas.Number | None = None) -> dict
             "sms_enabled": number.sms_enabled,
             "mms_enabled": number.mms_enabled,
             "connector_id": number.connector_id or "",
+            "sender_ids": ", ".join(number.sender_ids),
             "user_ids": [a.id for a in number.assignees],
         }
     return {
@@ -124,6 +129,7 @@ def _values(form: FormData | None, number: schemas.Number | None = None) -> dict
         "sms_enabled": True,
         "mms_enabled": False,
         "connector_id": "",
+        "sender_ids": "",
         "user_ids": [],
     }
 
@@ -173,6 +179,7 @@ def _update_payload(values: dict[str, Any]) -> dict[str, Any]:
         "sms_enabled": values["sms_enabled"],
         "mms_enabled": values["mms_enabled"],
         "connector_id": optional(values["connector_id"]),
+        "sender_ids": [s.strip() for s in values["sender_ids"].split(",") if s.strip()],
     }
 
 
@@ -192,7 +199,7 @@ async def number_create(request: Request, session: DB, actor: AdminActor) -> Res
         if values["user_ids"]:
             await numbers_service.set_assignees(session, actor, number.id, values["user_ids"])
     except ValidationError as exc:
-        errors = validation_errors(exc, LABELS)
+        errors = validation_errors(exc, LABELS, RENAME)
     except SmshubError as exc:
         await session.rollback()
         errors = service_error(exc, FIELDS)
@@ -224,7 +231,7 @@ async def number_update(
         await numbers_service.update_number(session, actor, number_id, data)
         await numbers_service.set_assignees(session, actor, number_id, values["user_ids"])
     except ValidationError as exc:
-        errors = validation_errors(exc, LABELS)
+        errors = validation_errors(exc, LABELS, RENAME)
     except SmshubError as exc:
         await session.rollback()
         errors = service_error(exc, FIELDS)

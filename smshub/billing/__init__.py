@@ -1,0 +1,1 @@
+"""Usage pricing: rating rules by destination prefix (U2)."""
