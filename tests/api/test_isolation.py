@@ -76,6 +76,7 @@ ADMIN_ONLY = {
     ("DELETE", "/api/v1/blocklist/{e164}"),
     ("POST", "/api/v1/blocklist/import"),
     ("PUT", "/api/v1/compliance/keywords"),
+    ("PUT", "/api/v1/rating-rules"),
     ("POST", "/api/v1/campaigns"),
     ("POST", "/api/v1/campaigns/import"),
     ("PATCH", "/api/v1/campaigns/{campaign_id}"),
@@ -101,6 +102,7 @@ ADMIN_ONLY_READS = [
     "/api/v1/simulator/outbox",
     "/api/v1/webhooks",
     "/api/v1/mail-senders",
+    "/api/v1/rating-rules",
 ]
 USER_WRITABLE = {
     ("POST", "/api/v1/contacts"),
