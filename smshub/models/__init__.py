@@ -11,7 +11,7 @@ from smshub.models.campaign import (
     RecipientList,
 )
 from smshub.models.compliance import BlocklistEntry, QuarantinedMessage
-from smshub.models.connector import CarrierPacing, Connector, SimulatorOutbox
+from smshub.models.connector import CarrierPacing, Connector, SimulatorOutbox, SmppPart
 from smshub.models.contact import Contact, ContactNumber
 from smshub.models.forwarding import (
     DeliveryAttempt,
@@ -61,6 +61,7 @@ __all__ = [
     "RatingRule",
     "RecipientList",
     "SimulatorOutbox",
+    "SmppPart",
     "Tenant",
     "UnreadTotal",
     "User",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smshub.kit.clock import utcnow
@@ -55,3 +55,26 @@ class CarrierPacing(Base):
     tokens: Mapped[float] = mapped_column(Float, default=0.0)
     # Seconds since the epoch of the last refill: a float keeps the arithmetic exact.
     at: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class SmppPart(Base):
+    """A part of a concatenated inbound SMS, stored before the SMSC gets its
+    deliver_sm_resp, so a restart never loses a part it acknowledged. Parts of a
+    completed message stay `done` for the reassembly window, so a repeated part is
+    recognised instead of starting a new message."""
+
+    __tablename__ = "smpp_parts"
+    __table_args__ = (
+        UniqueConstraint("connector_id", "source", "destination", "ref", "total", "seq"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    connector_id: Mapped[str] = mapped_column(String(26))
+    source: Mapped[str] = mapped_column(String(70))
+    destination: Mapped[str] = mapped_column(String(70))
+    ref: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

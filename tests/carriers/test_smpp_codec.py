@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smshub.carriers.smpp import pdu as p
-from smshub.carriers.smpp.reassembly import Reassembler
+from smshub.carriers.smpp.reassembly import Decision, Stored, join, on_part
 from smshub.carriers.smpp.receipt import parse_receipt, ref_candidates
 from smshub.carriers.smpp.session import Session, State, bind_pdu, response_to
 from smshub.carriers.smpp.text import (
@@ -290,34 +290,23 @@ def test_ref_candidates_cover_hex_and_decimal():
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_reassembly_out_of_order_and_duplicates():
-    r = Reassembler(ttl_s=60)
-    assert r.add("+1", "+2", 5, 3, 3, "c", T0) is None
-    assert r.add("+1", "+2", 5, 3, 1, "a", T0) is None
-    assert r.add("+1", "+2", 5, 3, 1, "a", T0) is None  # duplicate
-    done = r.add("+1", "+2", 5, 3, 2, "b", T0)
-    assert done is not None and done.text == "abc" and len(r) == 0
+def test_a_part_is_stored_until_the_last_completes_the_message():
+    assert on_part([], 3, 3, "c") == Decision(store=True)
+    stored = [Stored(3, "c", False), Stored(1, "a", False)]
+    assert on_part(stored, 3, 1, "a") == Decision()  # a duplicate adds nothing
+    assert on_part(stored, 3, 4, "z") == Decision()  # outside 1..total
+    assert on_part(stored, 3, 2, "b") == Decision(store=True, text="abc")
 
 
 def test_a_part_repeated_after_completion_is_not_a_new_message():
-    r = Reassembler(ttl_s=60)
-    for seq, text in ((1, "a"), (2, "b")):
-        done = r.add("+1", "+2", 5, 2, seq, text, T0)
-    assert done is not None and done.text == "ab"
-    assert r.add("+1", "+2", 5, 2, 1, "a", T0 + timedelta(seconds=5)) is None
-    assert len(r) == 0 and r.expire(T0 + timedelta(seconds=120)) == []
-    # The same reference reused for a different message is a new message.
-    assert r.add("+1", "+2", 5, 2, 1, "x", T0 + timedelta(seconds=6)) is None
-    done = r.add("+1", "+2", 5, 2, 2, "y", T0 + timedelta(seconds=6))
-    assert done is not None and done.text == "xy"
+    done = [Stored(1, "a", True), Stored(2, "b", True)]
+    assert on_part(done, 2, 1, "a") == Decision(repeat=True)
+    # The same reference reused for a different message starts a new one.
+    assert on_part(done, 2, 1, "x") == Decision(reset=True, store=True)
 
 
-def test_reassembly_gives_up_with_what_arrived():
-    r = Reassembler(ttl_s=60)
-    r.add("+1", "+2", 5, 3, 1, "a", T0)
-    assert r.expire(T0 + timedelta(seconds=59)) == []
-    [late] = r.expire(T0 + timedelta(seconds=60))
-    assert (late.text, late.missing) == ("a", 2)
+def test_join_leaves_gaps_for_missing_parts():
+    assert join({1: "a", 3: "c"}, 3) == "ac" and join({}, 2) == ""
 
 
 def test_session_window_and_sequences():

@@ -250,3 +250,35 @@ async def test_transmitter_and_receiver_pair(tenants, app, smsc: Smsc):
     assert (await alice.get(f"/api/v1/messages/{mid}")).json()["status"] == "sent"
     assert await smsc.receipt(smsc.submits[0].message_id) == 0  # arrives on the receiver
     assert (await alice.get(f"/api/v1/messages/{mid}")).json()["status"] == "delivered"
+
+
+async def test_a_long_message_split_by_a_restart_arrives_whole(tenants, app):
+    """Part 1 is acknowledged by one process, part 2 reaches the next: nothing is lost
+    and the message is stored once."""
+    from smshub.carriers.smpp import pdu as p
+    from smshub.carriers.smpp.registry import Links
+
+    m = await messaging_tenant(await tenants.make())
+
+    def part(seq: int, text: bytes) -> p.Pdu:
+        udh = bytes((5, 0, 3, 7, 2, seq))
+        return p.make(
+            "deliver_sm",
+            seq,
+            source_addr=TO.lstrip("+"),
+            destination_addr=m.e164.lstrip("+"),
+            esm_class=0x40,
+            data_coding=0,
+            short_message=udh + text,
+        )
+
+    before = Links()
+    before.install(app.state.sessions)
+    assert await before.on_deliver("c1", part(1, b"Hello ")) == 0
+    after = Links()  # a new process: nothing of `before` survives but the database
+    after.install(app.state.sessions)
+    assert await after.on_deliver("c1", part(2, b"world")) == 0
+    assert await after.on_deliver("c1", part(2, b"world")) == 0  # the SMSC repeats it
+    _, alice = m.users[0]
+    got = (await alice.get("/api/v1/messages", params={"direction": "in"})).json()["items"]
+    assert [x["body"] for x in got] == ["Hello world"]

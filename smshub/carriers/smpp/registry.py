@@ -12,16 +12,18 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from smshub.carriers import metrics
+from smshub.carriers.smpp import parts
 from smshub.carriers.smpp import pdu as p
 from smshub.carriers.smpp.config import SmppConfig
 from smshub.carriers.smpp.link import SmppLink
-from smshub.carriers.smpp.reassembly import Complete, Reassembler
+from smshub.carriers.smpp.reassembly import Complete
 from smshub.carriers.smpp.receipt import parse_receipt, ref_candidates
 from smshub.carriers.smpp.text import decode_part
 from smshub.kit.clock import Clock, SystemClock
@@ -30,6 +32,9 @@ from smshub.messaging import service as messaging
 from smshub.models import Connector
 
 log = logging.getLogger("smshub.smpp")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How often inbound traffic also looks for long messages whose parts stopped coming.
+EXPIRE_EVERY = timedelta(seconds=10)
 
 
 def to_e164(addr: str) -> str:
@@ -84,14 +89,15 @@ class Links:
         self.receivers: dict[str, SmppLink] = {}  # the receiver half of a "pair" bind
         self._configs: dict[str, dict[str, Any]] = {}
         self._locks: dict[str, _AdvisoryLock] = {}
-        self.reassembler = Reassembler()
+        # One at a time per connector: a part's transaction must see the parts before it.
+        self._part_locks: dict[str, asyncio.Lock] = {}
+        self._expired_at: dict[str, datetime] = {}
 
     def install(
         self, sessions: async_sessionmaker[AsyncSession], clock: Clock | None = None
     ) -> None:
         self.sessions = sessions
         self.clock = clock or SystemClock()
-        self.reassembler = Reassembler()  # parts never outlive the app they arrived in
 
     def link_for(
         self, connector_id: str, config: dict[str, Any], tenant_id: str | None = None
@@ -180,20 +186,32 @@ class Links:
             ref, total, seq = (int.from_bytes(v or b"", "big") for v in sar)
         source, dest = to_e164(pdu.text("source_addr")), to_e164(pdu.text("destination_addr"))
         now = self.clock.now()
-        # Messages whose other parts never came are delivered as far as they got.
-        ready = self.reassembler.expire(now)
-        done = self.reassembler.add(source, dest, ref or 0, total, seq, part.text, now)
-        ready += [done] if done is not None else []
-        for message in ready:
-            await self._store_inbound(connector_id, message, tenant_id)
+        lock = self._part_locks.setdefault(connector_id, asyncio.Lock())
+        async with lock, unit_of_work(self.sessions) as session:
+            ready: list[Complete] = []
+            if now - self._expired_at.get(connector_id, EPOCH) >= EXPIRE_EVERY:
+                # Messages whose other parts never came are delivered as far as they got.
+                self._expired_at[connector_id] = now
+                ready += await parts.expire(session, connector_id, now)
+            if total <= 1:
+                ready.append(Complete(source, dest, part.text, 1))
+            else:
+                done = await parts.add_part(
+                    session, connector_id, source, dest, ref or 0, total, seq, part.text, now
+                )
+                ready += [done] if done is not None else []
+            await self._receive(session, connector_id, ready, tenant_id)
         return p.ESME_ROK
 
-    async def _store_inbound(
-        self, connector_id: str, message: Complete, tenant_id: str | None
+    async def _receive(
+        self,
+        session: AsyncSession,
+        connector_id: str,
+        messages: list[Complete],
+        tenant_id: str | None,
     ) -> None:
-        assert self.sessions is not None
-        metrics.INBOUND.labels(connector_id).inc()
-        async with unit_of_work(self.sessions) as session:
+        for message in messages:
+            metrics.INBOUND.labels(connector_id).inc()
             await messaging.receive_message(
                 session,
                 from_e164=message.source,
