@@ -21,7 +21,10 @@ class CarrierError(Exception):
 
 
 class TransientCarrierError(CarrierError):
-    pass
+    def __init__(self, message: str, retry_after_s: float | None = None):
+        super().__init__(message)
+        # The carrier said when to try again (HTTP Retry-After): that wait, not backoff.
+        self.retry_after_s = retry_after_s
 
 
 class ThrottledCarrierError(TransientCarrierError):

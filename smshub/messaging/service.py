@@ -330,6 +330,9 @@ async def retry_later(
     now = _now(clock)
     await _move(session, message, "queued", str(error)[:500], now)
     delay = next_delay(SEND_POLICY, min(attempt, 6) if throttled else attempt, random.random())
+    asked = getattr(error, "retry_after_s", None)
+    if asked is not None:
+        delay = asked  # the carrier said when: sooner is refused, later is wasted
     await enqueue(
         session,
         SEND_JOB,

@@ -20,6 +20,7 @@ from starlette.routing import Route
 class FakeTwilio:
     # status code for the Nth request (1-based); default 201
     decide: Callable[[int], int] | None = None
+    retry_after: str | None = None  # a Retry-After header on refusals
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
     _server: uvicorn.Server | None = None
@@ -38,7 +39,10 @@ class FakeTwilio:
         )
         code = self.decide(n) if self.decide else 201
         if code >= 400:
-            return JSONResponse({"code": 21211, "message": "nope"}, status_code=code)
+            headers = {"Retry-After": self.retry_after} if self.retry_after else None
+            return JSONResponse(
+                {"code": 21211, "message": "nope"}, status_code=code, headers=headers
+            )
         sid = f"SM{next(self._ids):032x}"
         return JSONResponse({"sid": sid, "status": "queued"}, status_code=code)
 

@@ -136,6 +136,41 @@ async def test_carrier_refusals(tenants, app, fake, code, status, error):
         assert error in msg["error"]
 
 
+def test_retry_after_reads_seconds_and_dates():
+    from datetime import UTC, datetime
+
+    from smshub.carriers.http.base import retry_after_s
+
+    now = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_s("120", now) == 120.0
+    assert retry_after_s(" 7 ", now) == 7.0
+    assert retry_after_s("Sun, 29 Nov 2026 12:01:30 GMT", now) == 90.0
+    assert retry_after_s("Sun, 29 Nov 2026 11:00:00 GMT", now) == 0.0  # already past
+    assert retry_after_s("99999999", now) == 3600.0  # capped
+    for bad in (None, "", "soon", "-5", "1.5e3"):
+        assert retry_after_s(bad, now) is None, bad
+
+
+async def test_a_429_with_retry_after_waits_that_long(tenants, app, fake):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from smshub.kit.db import unit_of_work
+    from smshub.models import Job
+
+    fake.decide = lambda n: 429
+    fake.retry_after = "120"
+    m, _ = await setup(tenants, f"http://127.0.0.1:{fake.port}")
+    mid = await send(m)
+    await run_jobs(app)
+    async with unit_of_work(app.state.sessions) as s:
+        jobs = (await s.execute(select(Job).where(Job.status == "pending"))).scalars().all()
+    [retry] = [j for j in jobs if j.payload.get("message_id") == mid]
+    wait = (retry.run_at - datetime.now(UTC)).total_seconds()
+    assert 110 < wait <= 120, wait
+
+
 async def test_carrier_unreachable_is_transient(tenants, app):
     m, _ = await setup(tenants, "http://127.0.0.1:1")
     mid = await send(m)

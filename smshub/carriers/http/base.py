@@ -13,6 +13,8 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -102,16 +104,37 @@ class HttpCarrier:
             return TransientCarrierError(f"{self.flavor}: {type(exc).__name__}: {exc}")
         log.info("%s %s -> %s", self.flavor, request.url.path, response.status_code)
         code = response.status_code
+        wait = retry_after_s(response.headers.get("retry-after"), datetime.now(UTC))
         if code == 429:
-            return ThrottledCarrierError(f"{self.flavor}: HTTP 429 {_snippet(response)}")
+            return ThrottledCarrierError(f"{self.flavor}: HTTP 429 {_snippet(response)}", wait)
         if code >= 500:
-            return TransientCarrierError(f"{self.flavor}: HTTP {code} {_snippet(response)}")
+            return TransientCarrierError(f"{self.flavor}: HTTP {code} {_snippet(response)}", wait)
         if code >= 400:
             return PermanentCarrierError(f"{self.flavor}: HTTP {code} {_snippet(response)}")
         try:
             return SubmitResult(carrier_ref=self.parse_submit(response))
         except (ValueError, KeyError, TypeError) as exc:
             return TransientCarrierError(f"{self.flavor}: unreadable answer: {exc}")
+
+
+MAX_RETRY_AFTER_S = 3600.0
+
+
+def retry_after_s(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (RFC 9110 §10.2.3: delay-seconds or an
+    HTTP-date), capped at an hour; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER_S)
 
 
 def _snippet(response: httpx.Response) -> str:
