@@ -3,9 +3,10 @@
 Reads bytes in chunks and yields one outcome per data row, so a 100,000-row file needs
 memory for one line at a time plus the set of numbers already seen (for duplicates).
 Accepted: UTF-8 with or without a BOM, `;`, `,` or tab separators (sniffed from the
-header; a row written with the other separator is re-split), CRLF or LF, quoted fields,
-blank lines, numbers in national format (parsed with a default region). A line longer
-than `MAX_LINE` bytes is reported as a row error and skipped, never held in memory.
+header; a row written with the other separator is re-split), CRLF or LF, quoted fields
+(also over several lines), blank lines, numbers in national format (parsed with a
+default region). A line longer than `MAX_LINE` bytes is reported as a row error and
+skipped, never held in memory.
 """
 
 from __future__ import annotations
@@ -95,6 +96,32 @@ def iter_lines(chunks: Iterable[bytes]) -> Iterator[tuple[int, str]]:
         yield number, pending.decode("utf-8", errors="replace").rstrip("\r")
 
 
+def iter_records(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """Join the lines of a quoted field that holds line breaks (RFC 4180 §2.6) into one
+    record, numbered by its first line. A quote left open past `MAX_LINE` characters, or
+    to the end of the file, is taken literally: its lines come out one by one, so one
+    stray quote cannot swallow the rest of the file."""
+    held: list[tuple[int, str]] = []
+    size, open_quote = 0, False
+    for number, line in lines:
+        if held:
+            if line != _TOO_LONG and size + 1 + len(line) <= MAX_LINE:
+                held.append((number, line))
+                size += 1 + len(line)
+                open_quote ^= line.count('"') % 2 == 1
+                if not open_quote:
+                    yield held[0][0], "\n".join(text for _, text in held)
+                    held = []
+                continue
+            yield from held
+            held = []
+        if line != _TOO_LONG and line.count('"') % 2 == 1:
+            held, size, open_quote = [(number, line)], len(line), True
+        else:
+            yield number, line
+    yield from held
+
+
 def _split(line: str, separator: str) -> list[str]:
     if '"' not in line:  # the common case, ten times faster than a csv.reader
         return [value.lstrip() for value in line.split(separator)]
@@ -166,7 +193,7 @@ def read_rows(
     within the file are rejected; the caller checks those already stored."""
     header: Header | None = None
     seen: set[str] = set()
-    for number, line in lines:
+    for number, line in iter_records(lines):
         if line == _TOO_LONG:
             if header is None:
                 raise HeaderError("the header row is too long")

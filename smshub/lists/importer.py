@@ -48,7 +48,9 @@ async def run_import(
             await on_reject(row)
 
     try:
-        for item in csvimport.read_rows(csvimport.iter_lines(chunks), region):
+        for item in csvimport.read_rows(
+            csvimport.iter_records(csvimport.iter_lines(chunks)), region
+        ):
             if isinstance(item, csvimport.Header):
                 report.columns, headed = item.columns, True
             elif isinstance(item, csvimport.Rejected):

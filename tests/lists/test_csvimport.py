@@ -41,7 +41,44 @@ def test_header_sniffs_separator_and_number_column() -> None:
 def test_quoted_fields_with_separators_and_newlines() -> None:
     rows = _read(b'number,note\r\n"+14155550101","a, b"\r\n+14155550102,"two\nlines"\r\n')
     accepted = [r for r in rows if isinstance(r, c.Accepted)]
-    assert [r.fields["note"] for r in accepted][:1] == ["a, b"]
+    assert [(r.row, r.fields["note"]) for r in accepted] == [(2, "a, b"), (3, "two\nlines")]
+
+
+def test_a_stray_quote_does_not_swallow_the_rest_of_the_file() -> None:
+    rows = _read(b'number,note\n+14155550101,"unclosed\n+14155550102,x\n')
+    assert [(r.row, r.e164) for r in rows if isinstance(r, c.Accepted)] == [
+        (2, "+14155550101"),
+        (3, "+14155550102"),
+    ]
+    rest = b"".join(b"+1415556%04d,y\n" % i for i in range(1000))
+    long = b'number,note\n+14155550101,"open\n' + rest
+    accepted = [r for r in _read(long, chunk=4096) if isinstance(r, c.Accepted)]
+    assert len(accepted) == 1001 and accepted[-1].row == 1002
+
+
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
+            | st.sampled_from(",;\n\"'"),
+            max_size=30,
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_fields_read_back_as_the_csv_module_wrote_them(notes: list[str]) -> None:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["number", "note"])
+    numbers = [f"+1415555{i:04d}" for i in range(len(notes))]
+    writer.writerows(zip(numbers, notes, strict=True))
+    rows = _read(out.getvalue().encode(), chunk=13)
+    got = [(r.e164, r.fields["note"]) for r in rows if isinstance(r, c.Accepted)]
+    assert got == [(n, note.strip()) for n, note in zip(numbers, notes, strict=True)]
 
 
 def test_overlong_line_is_one_row_error_and_reading_goes_on() -> None:
