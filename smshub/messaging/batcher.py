@@ -2,9 +2,10 @@
 
 Each request is validated on its own (mostly from cache), then waits here while the
 batch before it is written (and, under load, for a few more milliseconds); all the items
-that arrived meanwhile are then written in ONE transaction with bulk statements. Every item is committed before its request is
-answered, so "stored before acknowledged" holds, and under load the cost of a commit and
-of each statement is shared by the whole batch. An idle server writes at once.
+that arrived meanwhile are then written in ONE transaction with bulk statements. Every
+item is committed before its request is answered, so "stored before acknowledged" holds,
+and under load the cost of a commit and of each statement is shared by the whole batch.
+An idle server writes at once.
 """
 
 from __future__ import annotations
