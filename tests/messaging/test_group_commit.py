@@ -27,11 +27,11 @@ async def test_under_load_a_linger_gathers_the_next_requests(
     gc: GroupCommit[str, str] = GroupCommit(sessions, write, "test", linger_s=linger_s)
     try:
         # Two at once: the first batch takes both, and the batcher now counts as busy.
-        assert await asyncio.gather(gc.submit("a"), gc.submit("b")) == ["A", "B"]
+        assert list(await asyncio.gather(gc.submit("a"), gc.submit("b"))) == ["A", "B"]
         first = asyncio.create_task(gc.submit("c"))
         await asyncio.sleep(0.05)
         second = asyncio.create_task(gc.submit("d"))
-        assert await asyncio.gather(first, second) == ["C", "D"]
+        assert list(await asyncio.gather(first, second)) == ["C", "D"]
         # A failing item fails alone; its neighbour is written.
         results = await asyncio.gather(gc.submit("bad"), gc.submit("e"), return_exceptions=True)
         assert isinstance(results[0], ValueError) and results[1] == "E"
