@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     mail_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Forwarding: the timeout of URL callbacks and webhook POSTs.
     forward_http_timeout_s: float = Field(default=10.0, gt=0)
+    # Refuse callbacks and webhooks to loopback and private addresses (hosting providers).
+    forward_block_private: bool = False
 
 
 @lru_cache

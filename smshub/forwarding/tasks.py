@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smshub.config import Settings
 from smshub.forwarding import hooks, rules, signing
 from smshub.forwarding import service as forwarding
+from smshub.forwarding.destinations import GuardedTransport
 from smshub.forwarding.schemas import ForwardingInfo
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import SmshubError
@@ -80,7 +81,10 @@ class ForwardingTasks:
         self.settings = settings
         self.clock = clock or SystemClock()
         self._make_client = http or (
-            lambda: httpx.AsyncClient(timeout=settings.forward_http_timeout_s)
+            lambda: httpx.AsyncClient(
+                timeout=settings.forward_http_timeout_s,
+                transport=GuardedTransport(settings.forward_block_private),
+            )
         )
         self._client: httpx.AsyncClient | None = None
         self.rand = rand

@@ -227,3 +227,34 @@ async def test_replay_makes_a_scheduled_retry_stale(fapp, ftenants):
         clock.advance(3600)
         await runner.run_until_idle()
         assert len(peer.requests) == 3
+
+
+async def test_private_destinations_are_refused_when_blocked(fapp, ftenants):
+    """SMSHUB_FORWARD_BLOCK_PRIVATE: a callback to a loopback receiver never connects and
+    its attempt says why; a metadata address is refused even with the setting off."""
+    m = await messaging_tenant(await ftenants.make())
+    clock = _clock()
+    fapp.state.settings = fapp.state.settings.model_copy(update={"forward_block_private": True})
+    runner = _runner(fapp, clock)
+    with http_receiver([(200, "ok")]) as peer:
+        await _callback(m, peer.url + "/cb?m={MESSAGE}", retry=False)
+        await m.inbound(PHONE, "secret")
+        await runner.run_until_idle()
+        assert peer.requests == []
+    r = await m.t.admin.get(f"/api/v1/numbers/{m.number['id']}/callback-attempts")
+    [attempt] = r.json()["items"]
+    assert attempt["outcome"] == "failed" and "private or loopback" in attempt["error"]
+
+
+def test_destination_rules():
+    from ipaddress import ip_address
+
+    from smshub.forwarding.destinations import refusal
+
+    for always in ("169.254.169.254", "fe80::1", "::ffff:169.254.169.254", "224.0.0.1", "0.0.0.0"):
+        assert refusal(ip_address(always), block_private=False), always
+    for private in ("127.0.0.1", "10.1.2.3", "192.168.0.10", "172.16.0.1", "::1", "fc00::1"):
+        assert refusal(ip_address(private), block_private=False) is None, private
+        assert refusal(ip_address(private), block_private=True), private
+    for public in ("8.8.8.8", "2606:4700::1111", "93.184.216.34"):
+        assert refusal(ip_address(public), block_private=True) is None, public
