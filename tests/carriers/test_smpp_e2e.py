@@ -231,6 +231,14 @@ async def test_an_incomplete_long_message_is_delivered_as_far_as_it_got(tenants,
     _, alice = m.users[0]
     got = (await alice.get("/api/v1/messages", params={"direction": "in"})).json()["items"]
     assert sorted(x["body"] for x in got) == ["first half", "next message"]
+    # With no traffic after it, the periodic sweep delivers it, once.
+    assert await reg.on_deliver("c1", deliver(bytes((5, 0, 3, 8, 2, 1)) + b"lonely", 0x40)) == 0
+    await reg.sweep("c1")
+    clock.advance(301)
+    await reg.sweep("c1")
+    await reg.sweep("c1")
+    got = (await alice.get("/api/v1/messages", params={"direction": "in"})).json()["items"]
+    assert sorted(x["body"] for x in got) == ["first half", "lonely", "next message"]
 
 
 async def test_transmitter_and_receiver_pair(tenants, app, smsc: Smsc):

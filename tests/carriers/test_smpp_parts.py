@@ -76,3 +76,14 @@ async def test_parts_survive_a_restart(engine):
     second = session_factory(engine)
     done = await add(second, 2, "world", T0 + timedelta(seconds=1), total=2)
     assert done is not None and done.text == "Hello world"
+
+
+async def test_two_sweeps_at_once_deliver_a_message_once(sessions: Sessions):
+    """Two processes may sweep the same connector: only the one whose delete removed
+    the parts delivers them."""
+    import asyncio
+
+    await add(sessions, 1, "a", T0)
+    late = T0 + timedelta(seconds=61)
+    results = await asyncio.gather(expire(sessions, late), expire(sessions, late))
+    assert sorted(len(r) for r in results) == [0, 1]

@@ -87,8 +87,11 @@ async def expire(
     out: list[Complete] = []
     for source, destination, ref, total in (await session.execute(stale.distinct())).all():
         key = _key(connector_id, source, destination, ref, total)
-        rows = (await session.execute(select(SmppPart.seq, SmppPart.text).where(key))).all()
-        await session.execute(delete(SmppPart).where(key))
-        parts = {r.seq: r.text for r in rows}
-        out.append(Complete(source, destination, join(parts, total), total, total - len(parts)))
+        # DELETE ... RETURNING: of two processes sweeping at once, only the one whose
+        # delete removed the parts delivers the message.
+        gone = delete(SmppPart).where(key).returning(SmppPart.seq, SmppPart.text)
+        parts = {r.seq: r.text for r in (await session.execute(gone)).all()}
+        if parts:
+            missing = total - len(parts)
+            out.append(Complete(source, destination, join(parts, total), total, missing))
     return out

@@ -92,6 +92,7 @@ class Links:
         # One at a time per connector: a part's transaction must see the parts before it.
         self._part_locks: dict[str, asyncio.Lock] = {}
         self._expired_at: dict[str, datetime] = {}
+        self._sweepers: dict[str, asyncio.Task[None]] = {}
 
     def install(
         self, sessions: async_sessionmaker[AsyncSession], clock: Clock | None = None
@@ -140,7 +141,32 @@ class Links:
         )
         self.links[connector_id] = link
         self._configs[connector_id] = dict(config)
+        sweeper = self._sweepers.get(connector_id)
+        if (sweeper is None or sweeper.done()) and self.sessions is not None:
+            self._sweepers[connector_id] = asyncio.get_running_loop().create_task(
+                self._sweep_loop(connector_id, tenant_id), name=f"smpp-parts {connector_id}"
+            )
         return link
+
+    async def _sweep_loop(self, connector_id: str, tenant_id: str | None) -> None:
+        """Deliver long messages whose parts stopped coming even when no other inbound
+        traffic arrives to trigger it."""
+        while True:
+            await asyncio.sleep(EXPIRE_EVERY.total_seconds())
+            try:
+                await self.sweep(connector_id, tenant_id)
+            except Exception:  # the database may be restarting: try at the next round
+                log.exception("sweeping SMPP parts of %s failed", connector_id)
+
+    async def sweep(self, connector_id: str, tenant_id: str | None = None) -> None:
+        if self.sessions is None:
+            return
+        now = self.clock.now()
+        lock = self._part_locks.setdefault(connector_id, asyncio.Lock())
+        async with lock, unit_of_work(self.sessions) as session:
+            self._expired_at[connector_id] = now
+            ready = await parts.expire(session, connector_id, now)
+            await self._receive(session, connector_id, ready, tenant_id)
 
     async def start_all(self) -> None:
         """Bind every enabled SMPP connector now, so inbound flows before any send."""
@@ -156,6 +182,11 @@ class Links:
                 self.link_for(row.id, row.config, row.tenant_id).start()
 
     async def close_all(self) -> None:
+        sweepers = list(self._sweepers.values())
+        self._sweepers.clear()
+        for task in sweepers:
+            task.cancel()
+        await asyncio.gather(*sweepers, return_exceptions=True)
         links = [*self.links.values(), *self.receivers.values()]
         self.links, self.receivers = {}, {}
         await asyncio.gather(*(link.stop() for link in links), return_exceptions=True)
