@@ -292,21 +292,6 @@ async def _move(
     return (await move_many(session, [Move(message, status, detail)], now))[0]
 
 
-async def mark_sending(session: AsyncSession, message: Message, clock: Clock | None = None) -> bool:
-    return await _move(session, message, "sending", None, _now(clock))
-
-
-async def mark_sent(
-    session: AsyncSession,
-    message: Message,
-    connector_id: str,
-    carrier_ref: str,
-    clock: Clock | None = None,
-) -> None:
-    move = Move(message, "sent", connector_id=connector_id, carrier_ref=carrier_ref)
-    await move_many(session, [move], _now(clock))
-
-
 async def mark_failed(
     session: AsyncSession, message: Message, reason: str, clock: Clock | None = None
 ) -> None:

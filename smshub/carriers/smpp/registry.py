@@ -162,11 +162,22 @@ class Links:
         if self.sessions is None:
             return
         now = self.clock.now()
-        lock = self._part_locks.setdefault(connector_id, asyncio.Lock())
-        async with lock, unit_of_work(self.sessions) as session:
-            self._expired_at[connector_id] = now
-            ready = await parts.expire(session, connector_id, now)
+        async with self._part_lock(connector_id), unit_of_work(self.sessions) as session:
+            ready = await self._expire(session, connector_id, now)
             await self._receive(session, connector_id, ready, tenant_id)
+
+    def _part_lock(self, connector_id: str) -> asyncio.Lock:
+        return self._part_locks.setdefault(connector_id, asyncio.Lock())
+
+    def _expiry_due(self, connector_id: str, now: datetime) -> bool:
+        return now - self._expired_at.get(connector_id, EPOCH) >= EXPIRE_EVERY
+
+    async def _expire(
+        self, session: AsyncSession, connector_id: str, now: datetime
+    ) -> list[Complete]:
+        """Messages whose other parts never came, as far as they got."""
+        self._expired_at[connector_id] = now
+        return await parts.expire(session, connector_id, now)
 
     async def start_all(self) -> None:
         """Bind every enabled SMPP connector now, so inbound flows before any send."""
@@ -217,13 +228,16 @@ class Links:
             ref, total, seq = (int.from_bytes(v or b"", "big") for v in sar)
         source, dest = to_e164(pdu.text("source_addr")), to_e164(pdu.text("destination_addr"))
         now = self.clock.now()
-        lock = self._part_locks.setdefault(connector_id, asyncio.Lock())
-        async with lock, unit_of_work(self.sessions) as session:
+        if total <= 1 and not self._expiry_due(connector_id, now):
+            # A whole message consults no stored parts: no need to queue for their lock.
+            async with unit_of_work(self.sessions) as session:
+                whole = Complete(source, dest, part.text, 1)
+                await self._receive(session, connector_id, [whole], tenant_id)
+            return p.ESME_ROK
+        async with self._part_lock(connector_id), unit_of_work(self.sessions) as session:
             ready: list[Complete] = []
-            if now - self._expired_at.get(connector_id, EPOCH) >= EXPIRE_EVERY:
-                # Messages whose other parts never came are delivered as far as they got.
-                self._expired_at[connector_id] = now
-                ready += await parts.expire(session, connector_id, now)
+            if self._expiry_due(connector_id, now):  # again: the lock may have waited
+                ready += await self._expire(session, connector_id, now)
             if total <= 1:
                 ready.append(Complete(source, dest, part.text, 1))
             else:
