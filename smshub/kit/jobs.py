@@ -37,9 +37,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -47,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import ReturningInsert, Update
 
+from smshub.kit.bulk import insert_rows
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.ids import new_id
 from smshub.models.job import Job
@@ -61,6 +62,9 @@ DEAD = "dead"
 MAX_ERROR_CHARS = 4000
 # How long stop() waits for cancelled jobs to unwind before it releases their claims.
 CANCEL_WAIT_S = 5.0
+_JOBS = cast(Table, Job.__table__)
+# How often a claim also looks for jobs whose worker's lease ran out.
+LEASE_CHECK_S = 1.0
 
 Backoff = Literal["exponential", "fixed"]
 
@@ -237,13 +241,12 @@ async def enqueue_many(
     run_at: datetime | None = None,
     clock: Clock | None = None,
 ) -> None:
-    """Add many jobs of one kind, as (payload, idempotency_key) pairs, with ONE
-    executemany statement (the compiled form is cached, unlike a statement per job).
-    Keys already taken are dropped, as in `enqueue`."""
+    """Add many jobs of one kind, as (payload, idempotency_key) pairs, with ONE bulk
+    statement. Keys already taken are dropped, as in `enqueue`."""
     if not items:
         return
     rows = [_job_values(kind, p, policy or RetryPolicy(), k, run_at, clock) for p, k in items]
-    await session.execute(_insert_skipping_taken_keys(session.get_bind().dialect.name), rows)
+    await insert_rows(session, _JOBS, rows, on_conflict="ON CONFLICT (idempotency_key) DO NOTHING")
 
 
 def _job_values(
@@ -306,15 +309,19 @@ def claim_statement(
     *,
     kinds: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    expired: bool = True,
 ) -> Update:
-    """Due jobs (pending and run_at <= now, or running with an expired lease) are taken
-    in one UPDATE ... RETURNING. On PostgreSQL the sub-select locks its rows with
-    FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint batches without waiting
-    on each other; SQLite renders no locking clause and has one writer anyway."""
-    due = or_(
-        and_(Job.status == PENDING, Job.run_at <= now),
-        and_(Job.status == RUNNING, Job.lease_until < now),
-    )
+    """Due jobs (pending and run_at <= now, or, with `expired`, running with an expired
+    lease) are taken in one UPDATE ... RETURNING. On PostgreSQL the sub-select locks its
+    rows with FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint batches without
+    waiting on each other; SQLite renders no locking clause and has one writer anyway.
+
+    Without `expired`, the pending jobs come in order straight off ix_jobs_due (status,
+    run_at, id) and the scan stops at `limit`; the OR made PostgreSQL read and sort
+    every due job on each claim."""
+    due: ColumnElement[bool] = and_(Job.status == PENDING, Job.run_at <= now)
+    if expired:
+        due = or_(due, and_(Job.status == RUNNING, Job.lease_until < now))
     if kinds:
         due = and_(due, Job.kind.in_(kinds))
     if exclude:
@@ -411,6 +418,7 @@ class JobRunner:
         self._stopped = asyncio.Event()
         self._running = False
         self._grace_s = 0.0
+        self._leases_checked_at: dict[tuple[tuple[str, ...], tuple[str, ...]], datetime] = {}
 
     @property
     def in_flight(self) -> int:
@@ -556,8 +564,22 @@ class JobRunner:
         self, limit: int, *, kinds: Sequence[str] = (), exclude: Sequence[str] = ()
     ) -> list[JobContext]:
         """Take up to `limit` due jobs for this worker, in their own short transaction."""
+        now = self._clock.now()
+        # Expired leases only come from a crashed or stalled worker: look for them now
+        # and then, not in every claim (per set of kinds, since each claim sees only its own).
+        key = (tuple(kinds), tuple(exclude))
+        last = self._leases_checked_at.get(key)
+        expired = last is None or not last <= now < last + timedelta(seconds=LEASE_CHECK_S)
+        if expired:
+            self._leases_checked_at[key] = now
         stmt = claim_statement(
-            self.worker_id, self._clock.now(), self._lease_s, limit, kinds=kinds, exclude=exclude
+            self.worker_id,
+            now,
+            self._lease_s,
+            limit,
+            kinds=kinds,
+            exclude=exclude,
+            expired=expired,
         )
         async with self._sessions() as session, session.begin():
             rows = (await session.execute(stmt.returning(*_CLAIMED_COLUMNS))).all()

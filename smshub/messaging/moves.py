@@ -1,9 +1,9 @@
 """State changes of messages, applied in bulk (C3).
 
 A send batch moves every message to `sending` and then to `sent`, and a batch of
-receipts moves many to `delivered`: one UPDATE (executemany) and one history INSERT per
-call, rather than a unit-of-work flush per message. The loaded ORM objects get the new
-values as their committed state, so they read the same and are not written twice.
+receipts moves many to `delivered`: one bulk UPDATE and one history INSERT per call
+(kit.bulk), rather than a unit-of-work flush per message. The loaded ORM objects get the
+new values as their committed state, so they read the same and are not written twice.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from smshub.forwarding import hooks as forwarding_hooks
+from smshub.kit.bulk import update_rows
 from smshub.kit.outbox import emit
 from smshub.messaging import repository as repo
 from smshub.messaging.status import can_move
@@ -25,19 +26,6 @@ from smshub.models import Message
 from smshub.numbers import service as numbers_service
 
 _MESSAGES = cast(Table, Message.__table__)
-# One statement per set of columns a move sets, built once.
-_UPDATES: dict[tuple[str, ...], Any] = {}
-
-
-def _update(columns: tuple[str, ...]) -> Any:
-    stmt = _UPDATES.get(columns)
-    if stmt is None:
-        stmt = _UPDATES[columns] = (
-            update(_MESSAGES)
-            .where(_MESSAGES.c.id == bindparam("_id"))
-            .values({c: bindparam(f"_{c}") for c in columns})
-        )
-    return stmt
 
 
 @dataclass(frozen=True)
@@ -80,10 +68,9 @@ async def move_many(session: AsyncSession, moves: Sequence[Move], now: datetime)
         await _publish(session, message, move.status, now)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for mid, values in changed.items():
-        row = {"_id": mid, **{f"_{c}": v for c, v in values.items()}}
-        groups.setdefault(tuple(sorted(values)), []).append(row)
-    for columns, rows in groups.items():
-        await session.execute(_update(columns), rows)
+        groups.setdefault(tuple(sorted(values)), []).append({"id": mid, **values})
+    for rows in groups.values():
+        await update_rows(session, _MESSAGES, "id", rows)
     if events:
         await repo.insert_message_events(session, events)
     return applied

@@ -10,18 +10,18 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    bindparam,
     false,
     func,
-    insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from smshub.kit.bulk import insert_rows, update_rows
 from smshub.kit.ids import new_id
 from smshub.models import (
     ContactNumber,
@@ -44,17 +44,8 @@ def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
 # more than the statements themselves, and these rows never enter the identity map.
 _MESSAGES = cast(Table, Message.__table__)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
-_INSERT_MESSAGES = insert(_MESSAGES)
-_INSERT_EVENTS = insert(cast(Table, MessageEvent.__table__))
-_TOUCH = (
-    update(_CONVERSATIONS)
-    .where(_CONVERSATIONS.c.id == bindparam("conversation"))
-    .values(
-        last_message_at=bindparam("at"),
-        last_preview=bindparam("preview"),
-        last_direction=bindparam("direction"),
-    )
-)
+_EVENTS = cast(Table, MessageEvent.__table__)
+_STATES = cast(Table, ConversationState.__table__)
 _UPSERTS: dict[tuple[str, str], Any] = {}
 
 
@@ -355,16 +346,9 @@ async def conversation_rows_for_many(
     missing = [k for k in keys if k not in found]
     if not missing:  # the usual case: one statement
         return found
-    # executemany rather than one multi-row VALUES: its compiled form is cached.
-    ins = _upsert(
+    await insert_rows(
         session,
-        "conversations",
-        lambda i: i(_CONVERSATIONS).on_conflict_do_nothing(
-            index_elements=["number_id", "remote_e164"]
-        ),
-    )
-    await session.execute(
-        ins,
+        _CONVERSATIONS,
         [
             {
                 "id": new_id(),
@@ -379,13 +363,31 @@ async def conversation_rows_for_many(
             }
             for k in missing
         ],
+        on_conflict="ON CONFLICT (number_id, remote_e164) DO NOTHING",
     )
     return found | await _conversation_rows(session, set(missing))
+
+
+# One probe of the unique (number, remote) index per pair, whatever PostgreSQL's
+# statistics say: a lateral join with LIMIT 1 cannot be turned into a scan. With two INs
+# (or an OR of pairs), PostgreSQL, its statistics behind a growing table, probed by number
+# alone and filtered that number's every conversation.
+_PG_CONVERSATION_ROWS = text(
+    "SELECT k.n, k.r, c.id, c.inbound_blocked"
+    " FROM unnest(CAST(:numbers AS VARCHAR[]), CAST(:remotes AS VARCHAR[])) AS k(n, r)"
+    " CROSS JOIN LATERAL (SELECT id, inbound_blocked FROM conversations"
+    " WHERE number_id = k.n AND remote_e164 = k.r LIMIT 1) AS c"
+)
 
 
 async def _conversation_rows(
     session: AsyncSession, keys: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, bool]]:
+    if session.get_bind().dialect.name == "postgresql":
+        pairs = list(keys)
+        params = {"numbers": [n for n, _ in pairs], "remotes": [r for _, r in pairs]}
+        rows = (await session.execute(_PG_CONVERSATION_ROWS, params)).all()
+        return {(n, r): (c, b) for n, r, c, b in rows}
     stmt = select(
         Conversation.number_id,
         Conversation.remote_e164,
@@ -402,11 +404,24 @@ async def _conversation_rows(
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await session.execute(_INSERT_MESSAGES, list(rows))
+    await insert_rows(session, _MESSAGES, rows)
 
 
 async def insert_message_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await session.execute(_INSERT_EVENTS, [{"id": new_id(), "detail": None, **r} for r in rows])
+    await insert_rows(
+        session,
+        _EVENTS,
+        [
+            {
+                "id": new_id(),
+                "message_id": r["message_id"],
+                "status": r["status"],
+                "detail": r.get("detail"),
+                "at": r["at"],
+            }
+            for r in rows
+        ],
+    )
 
 
 async def touch_conversations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -414,14 +429,16 @@ async def touch_conversations(session: AsyncSession, rows: Sequence[dict[str, An
     latest: dict[str, dict[str, Any]] = {}
     for r in rows:
         latest[r["conversation_id"]] = r
-    await session.execute(
-        _TOUCH,
+    await update_rows(
+        session,
+        _CONVERSATIONS,
+        "id",
         [
             {
-                "conversation": cid,
-                "at": r["created_at"],
-                "preview": r["body"][:100],
-                "direction": r["direction"],
+                "id": cid,
+                "last_message_at": r["created_at"],
+                "last_preview": r["body"][:100],
+                "last_direction": r["direction"],
             }
             for cid, r in latest.items()
         ],
@@ -432,15 +449,14 @@ async def unhide_for(session: AsyncSession, pairs: set[tuple[str, str]]) -> None
     """The sender sees the conversation again, even if they had deleted it."""
     if not pairs:
         return
-    ins = _insert(session)(ConversationState).on_conflict_do_update(
-        index_elements=["conversation_id", "user_id"], set_={"hidden": False}
-    )
-    await session.execute(
-        ins,
+    await insert_rows(
+        session,
+        _STATES,
         [
             {"conversation_id": c, "user_id": u, "unread": 0, "hidden": False, "muted": False}
             for c, u in pairs
         ],
+        on_conflict="ON CONFLICT (conversation_id, user_id) DO UPDATE SET hidden = excluded.hidden",
     )
 
 

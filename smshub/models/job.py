@@ -15,7 +15,8 @@ from smshub.kit.ids import new_id
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+    # (status, run_at, id) is the claim's order, so a claim reads only what it takes.
+    __table_args__ = (Index("ix_jobs_due", "status", "run_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(100))

@@ -23,7 +23,9 @@ class Conversation(Base):
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
-    number_id: Mapped[str] = mapped_column(ForeignKey("numbers.id"), index=True)
+    # Indexed by the unique (number_id, remote_e164): a second index on number_id alone
+    # led PostgreSQL to scan a number's every conversation to find a few of them.
+    number_id: Mapped[str] = mapped_column(ForeignKey("numbers.id"))
     remote_e164: Mapped[str] = mapped_column(String(16))
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_preview: Mapped[str] = mapped_column(String(120), default="")
@@ -68,7 +70,9 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_tenant", "tenant_id", "id"),
-        Index("ix_messages_carrier_ref", "connector_id", "carrier_ref"),
+        # carrier_ref first: a receipt batch looks up many refs of one connector, and
+        # with connector_id first PostgreSQL often read all of that connector's messages.
+        Index("ix_messages_carrier_ref", "carrier_ref", "connector_id"),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)

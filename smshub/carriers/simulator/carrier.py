@@ -7,19 +7,19 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.carriers.base import CarrierError, OutboundSms, SubmitResult
 from smshub.carriers.simulator.config import SimulatorConfig
+from smshub.kit.bulk import insert_rows
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.ids import new_id
 from smshub.kit.jobs import RetryPolicy, enqueue
 from smshub.models import SimulatorOutbox
 
 DLR_JOB = "simulator.receipt"
-# Core, built once: the ORM's unit of work cost more than the insert itself.
-_INSERT_OUTBOX = insert(cast(Table, SimulatorOutbox.__table__))
+_OUTBOX = cast(Table, SimulatorOutbox.__table__)
 FAILURE_REASON = "simulated failure: absent subscriber"
 
 
@@ -62,7 +62,7 @@ class SimulatorCarrier:
             }
             for ref, sms in zip(refs, batch, strict=True)
         ]
-        await session.execute(_INSERT_OUTBOX, rows)
+        await insert_rows(session, _OUTBOX, rows)
         receipts = [self._receipt(ref) for ref in refs]
         await enqueue(
             session,
