@@ -2,26 +2,27 @@
 
 SQLite takes an executemany (its loop runs in C). On PostgreSQL an executemany is one
 Bind/Execute per row, each with its own Python work in the driver and its own executor
-start in the server; here the rows travel as one array per column and one statement
-unnests them: `INSERT ... SELECT * FROM unnest(...)` and `UPDATE ... FROM unnest(...)`.
-Values go through each column's own bind processing, as SQLAlchemy would do per row.
+start in the server. Here the rows travel as ONE JSON parameter, which the server turns
+into rows of the table's own type: `INSERT ... SELECT ... FROM json_populate_recordset`
+and `UPDATE ... FROM json_populate_recordset`. JSON is encoded in C, where an array per
+column went through the driver's Python array dumper value by value.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, text, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Row = dict[str, Any]
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
-
-
-def _dialect(session: AsyncSession) -> Dialect:
-    return session.get_bind().dialect
 
 
 def _cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
@@ -31,27 +32,30 @@ def _cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     return stmt
 
 
-def _unnest(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
-    """`unnest(CAST(:c1 AS T1[]), ...) AS v(c1, ...)`, one array parameter a column."""
-    arrays = ", ".join(
-        f"CAST(:{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in columns
-    )
-    return f"unnest({arrays}) AS v({_names(columns)})"
+def _names(columns: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{c}"' for c in columns)
 
 
-def _names(columns: Sequence[str]) -> str:
-    return ", ".join(f'"{c}"' for c in columns)
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # as UTCDateTime: an aware time or nothing
+            raise ValueError("naive datetime stored; use an aware UTC datetime")
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in bulk")
 
 
-def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Row], dialect: Dialect) -> Row:
-    params: Row = {}
-    for c in columns:
-        process = table.c[c].type._cached_bind_processor(dialect)
-        values = [r[c] for r in rows]
-        if process is not None:
-            values = [None if v is None else process(v) for v in values]
-        params[c] = values
-    return params
+def _rows_json(rows: Sequence[Row]) -> str:
+    return json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _type(table: Table, column: str) -> str:
+    return str(table.c[column].type.compile(dialect=_PG))
+
+
+def _recordset(table: Table) -> str:
+    return f'json_populate_recordset(NULL::"{table.name}", CAST(:rows AS JSON)) AS v'
 
 
 async def insert_rows(
@@ -62,8 +66,7 @@ async def insert_rows(
     if not rows:
         return
     columns = tuple(rows[0])
-    dialect = _dialect(session)
-    if dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         stmt = _cached(
             ("sqlite-insert", table.name, columns, on_conflict),
             lambda: _sqlite_insert(table, columns, on_conflict),
@@ -74,10 +77,10 @@ async def insert_rows(
         ("pg-insert", table.name, columns, on_conflict),
         lambda: text(
             f'INSERT INTO "{table.name}" ({_names(columns)})'
-            f" SELECT * FROM {_unnest(table, columns, dialect)} {on_conflict}"
+            f" SELECT {_names(columns, 'v.')} FROM {_recordset(table)} {on_conflict}"
         ),
     )
-    await session.execute(stmt, _arrays(table, columns, rows, dialect))
+    await session.execute(stmt, {"rows": _rows_json(rows)})
 
 
 def _sqlite_insert(table: Table, columns: tuple[str, ...], on_conflict: str) -> Any:
@@ -97,8 +100,7 @@ async def update_rows(session: AsyncSession, table: Table, key: str, rows: Seque
         return
     columns = tuple(rows[0])
     values = tuple(c for c in columns if c != key)
-    dialect = _dialect(session)
-    if dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         stmt = _cached(
             ("sqlite-update", table.name, key, columns),
             lambda: (
@@ -114,8 +116,12 @@ async def update_rows(session: AsyncSession, table: Table, key: str, rows: Seque
         lambda: text(
             f'UPDATE "{table.name}" AS t SET '
             + ", ".join(f'"{c}" = v."{c}"' for c in values)
-            + f" FROM {_unnest(table, columns, dialect)}"
-            + f' WHERE t."{key}" = v."{key}"'
+            + f' FROM {_recordset(table)} WHERE t."{key}" = v."{key}"'
+            # The keys again, as an array: an index scan for them is plainly cheaper than
+            # reading the table, where the join alone let PostgreSQL, its statistics
+            # behind a growing table, hash a scan of the whole table.
+            + f' AND t."{key}" = ANY(CAST(:keys AS {_type(table, key)}[]))'
         ),
     )
-    await session.execute(stmt, _arrays(table, columns, rows, dialect))
+    keys = [r[key] for r in rows]
+    await session.execute(stmt, {"rows": _rows_json(rows), "keys": keys})

@@ -36,6 +36,8 @@ class Move:
     # `sent` records which connector took the message and the carrier's reference.
     connector_id: str | None = None
     carrier_ref: str | None = None
+    # When it happened, if not at the call's `now` (a submit's start, for `sending`).
+    at: datetime | None = None
 
 
 async def move_many(session: AsyncSession, moves: Sequence[Move], now: datetime) -> list[bool]:
@@ -50,22 +52,23 @@ async def move_many(session: AsyncSession, moves: Sequence[Move], now: datetime)
         applied.append(ok)
         if not ok:
             continue
+        at = move.at or now
         values = changed.setdefault(message.id, {})
         values["status"] = move.status
         if move.status == "sent":
-            values["sent_at"] = now
+            values["sent_at"] = at
         elif move.status == "delivered":
-            values["delivered_at"] = now
+            values["delivered_at"] = at
         elif move.status == "failed":
-            values["failed_at"], values["error"] = now, move.detail
+            values["failed_at"], values["error"] = at, move.detail
         if move.connector_id is not None:
             values["connector_id"], values["carrier_ref"] = move.connector_id, move.carrier_ref
         for column, value in values.items():
             set_committed_value(message, column, value)
         events.append(
-            {"message_id": message.id, "status": move.status, "detail": move.detail, "at": now}
+            {"message_id": message.id, "status": move.status, "detail": move.detail, "at": at}
         )
-        await _publish(session, message, move.status, now)
+        await _publish(session, message, move.status, at)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for mid, values in changed.items():
         groups.setdefault(tuple(sorted(values)), []).append({"id": mid, **values})

@@ -104,7 +104,7 @@ async def _submit(
     if not batch:
         return
     fallbacks = {m.id: f for m, f in items}
-    results = await _send(session, connector, batch)
+    results, started = await _send(session, connector, batch)
     spill: dict[str, tuple[ConnectorInfo, list[Message]]] = {}
     done: list[tuple[Message, SubmitResult | CarrierError]] = []
     for message, result in zip(batch, results, strict=True):
@@ -116,24 +116,28 @@ async def _submit(
             spill.setdefault(fallback.id, (fallback, []))[1].append(message)
             continue
         done.append((message, result))
-    await _record(session, connector, done, tries)
+    await _record(session, connector, done, tries, started)
     for fallback, moved in spill.values():
-        results = await _send(session, fallback, moved)
-        await _record(session, fallback, list(zip(moved, results, strict=True)), tries)
+        results, started = await _send(session, fallback, moved)
+        await _record(session, fallback, list(zip(moved, results, strict=True)), tries, started)
 
 
 async def _send(
     session: AsyncSession, connector: ConnectorInfo, batch: Sequence[Message]
-) -> list[SubmitResult | CarrierError]:
+) -> tuple[list[SubmitResult | CarrierError], datetime]:
+    """Submit a batch; returns the results and when the submit began. The `sending`
+    moves are written by `_record`, merged with each message's outcome: this transaction
+    commits both or neither, so writing `sending` first, in a statement of its own,
+    showed nobody anything."""
     carrier = carriers_service.carrier_for(connector)
-    await move_many(session, [Move(m, "sending") for m in batch], datetime.now(UTC))
+    started = datetime.now(UTC)
     sms = [
         OutboundSms(m.id, m.tenant_id, m.from_e164, m.to_e164, m.body, m.segments, m.sender_id)
         for m in batch
     ]
     results = await carrier.submit_many(session, sms)
     carriers_service.count_results(connector.id, results)
-    return list(results)
+    return list(results), started
 
 
 async def _record(
@@ -141,18 +145,26 @@ async def _record(
     connector: ConnectorInfo,
     results: Sequence[tuple[Message, SubmitResult | CarrierError]],
     tries: dict[str, int],
+    started: datetime,
 ) -> None:
-    """Accepted submits become `sent` together; refusals fail or wait for a retry."""
-    sent: list[Move] = []
+    """Accepted submits become `sending` (at `started`) and `sent` together, in one bulk
+    move; refusals pass through `sending` and then fail or wait for a retry."""
+    now = datetime.now(UTC)
+    accepted: list[Move] = []
+    refused: list[tuple[Message, CarrierError]] = []
     for message, result in results:
-        if isinstance(result, PermanentCarrierError):
-            await service.mark_failed(session, message, str(result))
-        elif isinstance(result, Exception):
-            await service.retry_later(session, message, tries.get(message.id, 0) + 1, result)
+        if isinstance(result, CarrierError):
+            refused.append((message, result))
         else:
             ref = result.carrier_ref
-            sent.append(Move(message, "sent", connector_id=connector.id, carrier_ref=ref))
-    await move_many(session, sent, datetime.now(UTC))
+            accepted.append(Move(message, "sending", at=started))
+            accepted.append(Move(message, "sent", connector_id=connector.id, carrier_ref=ref))
+    await move_many(session, accepted + [Move(m, "sending", at=started) for m, _ in refused], now)
+    for message, error in refused:
+        if isinstance(error, PermanentCarrierError):
+            await service.mark_failed(session, message, str(error))
+        else:
+            await service.retry_later(session, message, tries.get(message.id, 0) + 1, error)
 
 
 async def _pace(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 EXAMPLE = "+61400123456"
 _MAX_INPUT = 32
 
 
+# Every send checks its destination, and people write to the same numbers again and
+# again; phonenumbers' parse and validation cost more than the rest of the checks.
+@lru_cache(maxsize=65536)
 def e164_problem(value: str) -> str | None:
     """Why `value` is not a valid E.164 number, or None when it is."""
     if not value.startswith("+"):
