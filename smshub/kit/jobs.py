@@ -39,13 +39,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, Row, Table, and_, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.dml import ReturningInsert, Update
+from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
 from smshub.kit.bulk import insert_rows
 from smshub.kit.clock import Clock, SystemClock
@@ -302,25 +313,34 @@ def default_worker_id() -> str:
 
 
 def claim_statement(
-    worker_id: str,
-    now: datetime,
-    lease_s: float,
-    limit: int,
-    *,
-    kinds: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    expired: bool = True,
-) -> Update:
-    """Due jobs (pending and run_at <= now, or, with `expired`, running with an expired
+    *, kinds: Sequence[str] = (), exclude: Sequence[str] = (), expired: bool = True
+) -> ReturningUpdate[Any]:
+    """Due jobs (pending and run_at <= :now, or, with `expired`, running with an expired
     lease) are taken in one UPDATE ... RETURNING. On PostgreSQL the sub-select locks its
     rows with FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint batches without
     waiting on each other; SQLite renders no locking clause and has one writer anyway.
+    Parameters: now, worker, lease_until, limit.
 
     Without `expired`, the pending jobs come in order straight off ix_jobs_due (status,
     run_at, id) and the scan stops at `limit`; the OR made PostgreSQL read and sort
-    every due job on each claim. Core, not ORM: the ORM's bulk-update machinery cost
-    more than the statement."""
+    every due job on each claim. Built once per shape, in Core: the ORM's bulk-update
+    machinery cost more than the statement, and a statement built per call left its
+    bind parameters to the cyclic garbage collector."""
+    key = (tuple(kinds), tuple(exclude), expired)
+    stmt = _CLAIMS.get(key)
+    if stmt is None:
+        stmt = _CLAIMS[key] = _build_claim(kinds, exclude, expired)
+    return stmt
+
+
+_CLAIMS: dict[tuple[tuple[str, ...], tuple[str, ...], bool], ReturningUpdate[Any]] = {}
+
+
+def _build_claim(
+    kinds: Sequence[str], exclude: Sequence[str], expired: bool
+) -> ReturningUpdate[Any]:
     J = _JOBS.c
+    now = bindparam("now", type_=J.run_at.type)
     due: ColumnElement[bool] = and_(J.status == PENDING, J.run_at <= now)
     if expired:
         due = or_(due, and_(J.status == RUNNING, J.lease_until < now))
@@ -332,7 +352,7 @@ def claim_statement(
         select(J.id)
         .where(due)
         .order_by(J.run_at, J.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
         .with_for_update(skip_locked=True)
     )
     return (
@@ -340,10 +360,11 @@ def claim_statement(
         .where(J.id.in_(ids.scalar_subquery()))
         .values(
             status=RUNNING,
-            locked_by=worker_id,
-            lease_until=now + timedelta(seconds=lease_s),
+            locked_by=bindparam("worker"),
+            lease_until=bindparam("lease_until", type_=J.lease_until.type),
             attempts=J.attempts + 1,
         )
+        .returning(*_CLAIMED_COLUMNS)
     )
 
 
@@ -357,6 +378,24 @@ _CLAIMED_COLUMNS = (
     _JOBS.c.backoff,
     _JOBS.c.retry_delay_s,
     _JOBS.c.max_delay_s,
+)
+
+
+# Jobs of one batch that are still this worker's claim (same attempt) become done.
+_FENCED_DONE = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id.in_(bindparam("ids", expanding=True)),
+        _JOBS.c.attempts == bindparam("attempt"),
+        _JOBS.c.status == RUNNING,
+        _JOBS.c.locked_by == bindparam("worker"),
+    )
+    .values(
+        status=DONE,
+        lease_until=None,
+        finished_at=bindparam("now", type_=_JOBS.c.finished_at.type),
+    )
+    .returning(_JOBS.c.id)
 )
 
 
@@ -573,17 +612,15 @@ class JobRunner:
         expired = last is None or not last <= now < last + timedelta(seconds=LEASE_CHECK_S)
         if expired:
             self._leases_checked_at[key] = now
-        stmt = claim_statement(
-            self.worker_id,
-            now,
-            self._lease_s,
-            limit,
-            kinds=kinds,
-            exclude=exclude,
-            expired=expired,
-        )
+        stmt = claim_statement(kinds=kinds, exclude=exclude, expired=expired)
+        params = {
+            "now": now,
+            "worker": self.worker_id,
+            "lease_until": now + timedelta(seconds=self._lease_s),
+            "limit": limit,
+        }
         async with self._sessions() as session, session.begin():
-            rows = (await session.execute(stmt.returning(*_CLAIMED_COLUMNS))).all()
+            rows = (await session.execute(stmt, params)).all()
         # RETURNING has no order; keep the queue's order so a batch submits messages in
         # the order they were queued.
         rows = sorted(rows, key=lambda row: (row.run_at, row.id))
@@ -634,18 +671,13 @@ class JobRunner:
             by_attempt.setdefault(j.attempt, []).append(j.job_id)
         done = 0
         for attempt, ids in by_attempt.items():
-            stmt = (
-                update(_JOBS)
-                .where(
-                    _JOBS.c.id.in_(ids),
-                    _JOBS.c.attempts == attempt,
-                    _JOBS.c.status == RUNNING,
-                    _JOBS.c.locked_by == self.worker_id,
-                )
-                .values(status=DONE, lease_until=None, finished_at=self._clock.now())
-                .returning(_JOBS.c.id)
-            )
-            done += len((await session.execute(stmt)).all())
+            params = {
+                "ids": ids,
+                "attempt": attempt,
+                "worker": self.worker_id,
+                "now": self._clock.now(),
+            }
+            done += len((await session.execute(_FENCED_DONE, params)).all())
         return done == len(jobs)
 
     async def _run_and_settle(self, job: JobContext, handler: JobHandler) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     false,
     func,
     or_,
@@ -388,19 +389,22 @@ async def _conversation_rows(
         params = {"numbers": [n for n, _ in pairs], "remotes": [r for _, r in pairs]}
         rows = (await session.execute(_PG_CONVERSATION_ROWS, params)).all()
         return {(n, r): (c, b) for n, r, c, b in rows}
-    stmt = select(
-        Conversation.number_id,
-        Conversation.remote_e164,
-        Conversation.id,
-        Conversation.inbound_blocked,
-    ).where(
-        # Two INs on the unique (number, remote) index: SQLite scans the whole table for
-        # a row-value IN. The cross product they allow is filtered out here.
-        Conversation.number_id.in_({n for n, _ in keys}),
-        Conversation.remote_e164.in_({r for _, r in keys}),
-    )
-    rows = (await session.execute(stmt)).all()
+    params = {"numbers": list({n for n, _ in keys}), "remotes": list({r for _, r in keys})}
+    rows = (await session.execute(_SQLITE_CONVERSATION_ROWS, params)).all()
     return {(n, r): (c, b) for n, r, c, b in rows if (n, r) in keys}
+
+
+_SQLITE_CONVERSATION_ROWS = select(
+    Conversation.number_id,
+    Conversation.remote_e164,
+    Conversation.id,
+    Conversation.inbound_blocked,
+).where(
+    # Two INs on the unique (number, remote) index: SQLite scans the whole table for a
+    # row-value IN. The cross product they allow is filtered out by the caller.
+    Conversation.number_id.in_(bindparam("numbers", expanding=True)),
+    Conversation.remote_e164.in_(bindparam("remotes", expanding=True)),
+)
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -465,17 +469,25 @@ async def messages_by_refs(
 ) -> dict[str, Message]:
     if not refs:
         return {}
-    stmt = select(Message).where(
-        Message.connector_id == connector_id,
-        Message.carrier_ref.in_(list(refs)),
-        Message.direction == "out",
-    )
-    return {m.carrier_ref or "": m for m in (await session.execute(stmt)).scalars()}
+    params = {"connector": connector_id, "refs": list(refs)}
+    rows = (await session.execute(_BY_REFS, params)).scalars()
+    return {m.carrier_ref or "": m for m in rows}
+
+
+# The per-batch lookups, built once: a statement built per call left its bind parameters
+# as cyclic garbage, and the collector's pauses showed in the API's latency.
+_BY_REFS = select(Message).where(
+    Message.connector_id == bindparam("connector"),
+    Message.carrier_ref.in_(bindparam("refs", expanding=True)),
+    Message.direction == "out",
+)
+_BY_IDS = (
+    select(Message).where(Message.id.in_(bindparam("ids", expanding=True))).order_by(Message.id)
+)
 
 
 async def messages_by_ids(session: AsyncSession, ids: Sequence[str]) -> list[Message]:
-    stmt = select(Message).where(Message.id.in_(list(ids))).order_by(Message.id)
-    return list((await session.execute(stmt)).scalars())
+    return list((await session.execute(_BY_IDS, {"ids": list(ids)})).scalars())
 
 
 async def unread_counts(
