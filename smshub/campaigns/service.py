@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth import service as auth_service
@@ -467,6 +467,22 @@ async def send_bulk(
     return await start_campaign(session, actor, campaign.id, clock)
 
 
+# Built once: it runs for every send batch (a statement built per call left its bind
+# parameters to the cyclic garbage collector).
+_OPTED_OUT_SENDS = (
+    select(CampaignSend.message_id, CampaignSend.recipient_id)
+    .join(Message, Message.id == CampaignSend.message_id)
+    .join(
+        BlocklistEntry,
+        and_(
+            BlocklistEntry.tenant_id == Message.tenant_id,
+            BlocklistEntry.e164 == Message.to_e164,
+        ),
+    )
+    .where(CampaignSend.message_id.in_(bindparam("ids", expanding=True)))
+)
+
+
 async def hold_opted_out(session: AsyncSession, messages: Sequence[Message]) -> set[str]:
     """Campaign messages still queued whose recipient has since been blocklisted (a STOP
     arrived after the dispatcher queued them): fail them and mark their recipients
@@ -474,19 +490,8 @@ async def hold_opted_out(session: AsyncSession, messages: Sequence[Message]) -> 
     queued = [m for m in messages if m.status in ("queued", "sending")]
     if not queued:
         return set()
-    stmt = (
-        select(CampaignSend.message_id, CampaignSend.recipient_id)
-        .join(Message, Message.id == CampaignSend.message_id)
-        .join(
-            BlocklistEntry,
-            and_(
-                BlocklistEntry.tenant_id == Message.tenant_id,
-                BlocklistEntry.e164 == Message.to_e164,
-            ),
-        )
-        .where(CampaignSend.message_id.in_([m.id for m in queued]))
-    )
-    found = {mid: rid for mid, rid in (await session.execute(stmt)).all()}
+    rows = await session.execute(_OPTED_OUT_SENDS, {"ids": [m.id for m in queued]})
+    found = {mid: rid for mid, rid in rows.all()}
     for message in queued:
         if message.id in found:
             await messaging.mark_failed(session, message, "the recipient opted out")
