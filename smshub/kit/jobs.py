@@ -619,8 +619,12 @@ class JobRunner:
             "lease_until": now + timedelta(seconds=self._lease_s),
             "limit": limit,
         }
-        async with self._sessions() as session, session.begin():
+        async with self._sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # One atomic statement: no BEGIN and COMMIT round trips around it.
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             rows = (await session.execute(stmt, params)).all()
+            await session.commit()
         # RETURNING has no order; keep the queue's order so a batch submits messages in
         # the order they were queued.
         rows = sorted(rows, key=lambda row: (row.run_at, row.id))
