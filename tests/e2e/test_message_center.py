@@ -537,3 +537,27 @@ def test_screenshot_of_the_message_center(live: Live, browser: Browser, tmp_path
     anna.get_by_role("button", name="All", exact=True).click()
     expect(anna.locator(".mc-conv")).to_have_count(4)
     assert problems == []
+
+
+def test_a_message_that_arrives_while_the_thread_loads_is_kept(live: Live, browser: Browser):
+    """The thread's first page is answered before a new message commits but reaches the
+    page after that message's event: the event must land on top of the page, not be
+    replaced by it (a race seen in CI)."""
+    shop = make_shop(live, "Race Co", shared=False)
+    problems = Problems()
+    page = sign_in(browser, shop, "201", problems)
+    shop.inbound("+12025550141", "Before the click")
+    expect(page.locator(".mc-conv")).to_have_count(1)
+
+    def late_page(route: Any) -> None:
+        response = route.fetch()  # the server's page, without the next message
+        shop.inbound("+12025550141", "While it loads")
+        time.sleep(1.0)  # its event reaches the page while the thread is still loading
+        route.fulfill(response=response)
+
+    page.route(re.compile(r".*/api/v1/conversations/[0-9A-Z]{26}/messages.*"), late_page)
+    page.locator(".mc-conv").first.click()
+    expect(page.locator(".mc-msg.mc-in")).to_have_count(2)
+    expect(page.locator(".mc-msg.mc-in").last).to_contain_text("While it loads")
+    page.unroute("**/*")
+    assert not problems, problems

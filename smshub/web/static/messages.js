@@ -449,12 +449,16 @@ function messageCenter(boot) {
     const params = { q: S.q, unread: S.filter === "unread" ? "true" : null, limit: LIST_PAGE, cursor: append ? S.nextCursor : null };
     els.root.classList.add("is-loading-list");
     try {
-      const page = await buffered(() => api("GET", `/conversations${qs(params)}`));
-      if (token !== S.listToken) return;
-      const ids = page.items.map((c) => remember(c).id);
-      S.order = append ? S.order.concat(ids.filter((id) => !S.order.includes(id))) : ids;
-      S.nextCursor = page.next_cursor;
-      renderList();
+      // The page is applied before the events that arrived meanwhile (see openConversation).
+      const applied = await buffered(async () => {
+        const page = await api("GET", `/conversations${qs(params)}`);
+        if (token !== S.listToken) return false;
+        const ids = page.items.map((c) => remember(c).id);
+        S.order = append ? S.order.concat(ids.filter((id) => !S.order.includes(id))) : ids;
+        S.nextCursor = page.next_cursor;
+        return true;
+      });
+      if (applied) renderList();
     } catch (err) {
       if (token === S.listToken) toast(err.message, "error");
     } finally {
@@ -676,16 +680,17 @@ function messageCenter(boot) {
     }
     renderHeader();
     els.root.classList.add("is-loading-thread");
+    // Events that arrive while the thread loads wait until its page is in place: applied
+    // before it, a new message would be replaced by the older snapshot and lost.
+    S.buffering++;
     try {
-      const [conv, page] = await buffered(() =>
-        Promise.all([
-          fetchConversation(id),
-          api("GET", `/conversations/${encodeURIComponent(id)}/messages${qs({ limit: THREAD_PAGE })}`).catch((err) => {
-            if (err.status === 404) return null;
-            throw err;
-          }),
-        ]),
-      );
+      const [conv, page] = await Promise.all([
+        fetchConversation(id),
+        api("GET", `/conversations/${encodeURIComponent(id)}/messages${qs({ limit: THREAD_PAGE })}`).catch((err) => {
+          if (err.status === 404) return null;
+          throw err;
+        }),
+      ]);
       if (token !== S.threadToken) return;
       if (!conv || !page) {
         toast("That conversation is no longer available.", "error");
@@ -706,6 +711,8 @@ function messageCenter(boot) {
     } catch (err) {
       if (token === S.threadToken) toast(err.message, "error");
     } finally {
+      S.buffering--;
+      if (S.buffering === 0) flushPending();
       if (token === S.threadToken) els.root.classList.remove("is-loading-thread");
     }
   }
@@ -1263,12 +1270,14 @@ function messageCenter(boot) {
     }
     // Mark all as read (or another change of many): take the per-conversation counts.
     try {
-      const unread = await buffered(() => api("GET", "/unread"));
-      const counts = new Map(unread.conversations.map((c) => [c.id, c.unread]));
-      S.convs.forEach((c) => {
-        c.unread = counts.get(c.id) || 0;
+      await buffered(async () => {
+        const unread = await api("GET", "/unread");
+        const counts = new Map(unread.conversations.map((c) => [c.id, c.unread]));
+        S.convs.forEach((c) => {
+          c.unread = counts.get(c.id) || 0;
+        });
+        S.unreadTotal = unread.total;
       });
-      S.unreadTotal = unread.total;
     } catch {
       /* the next event corrects it */
     }
