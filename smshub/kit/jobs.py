@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Literal, cast
 
 from sqlalchemy import (
@@ -312,8 +313,9 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+@cache
 def claim_statement(
-    *, kinds: Sequence[str] = (), exclude: Sequence[str] = (), expired: bool = True
+    *, kinds: tuple[str, ...] = (), exclude: tuple[str, ...] = (), expired: bool = True
 ) -> ReturningUpdate[Any]:
     """Due jobs (pending and run_at <= :now, or, with `expired`, running with an expired
     lease) are taken in one UPDATE ... RETURNING. On PostgreSQL the sub-select locks its
@@ -326,19 +328,6 @@ def claim_statement(
     every due job on each claim. Built once per shape, in Core: the ORM's bulk-update
     machinery cost more than the statement, and a statement built per call left its
     bind parameters to the cyclic garbage collector."""
-    key = (tuple(kinds), tuple(exclude), expired)
-    stmt = _CLAIMS.get(key)
-    if stmt is None:
-        stmt = _CLAIMS[key] = _build_claim(kinds, exclude, expired)
-    return stmt
-
-
-_CLAIMS: dict[tuple[tuple[str, ...], tuple[str, ...], bool], ReturningUpdate[Any]] = {}
-
-
-def _build_claim(
-    kinds: Sequence[str], exclude: Sequence[str], expired: bool
-) -> ReturningUpdate[Any]:
     J = _JOBS.c
     now = bindparam("now", type_=J.run_at.type)
     due: ColumnElement[bool] = and_(J.status == PENDING, J.run_at <= now)
@@ -607,7 +596,8 @@ class JobRunner:
         now = self._clock.now()
         # Expired leases only come from a crashed or stalled worker: look for them now
         # and then, not in every claim (per set of kinds, since each claim sees only its own).
-        key = (tuple(kinds), tuple(exclude))
+        kinds, exclude = tuple(kinds), tuple(exclude)
+        key = (kinds, exclude)
         last = self._leases_checked_at.get(key)
         expired = last is None or not last <= now < last + timedelta(seconds=LEASE_CHECK_S)
         if expired:

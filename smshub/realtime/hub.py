@@ -338,30 +338,25 @@ def _recipient_chunks(user_ids: tuple[str, ...], budget: int) -> list[tuple[str,
     return chunks
 
 
+def _head(event: Event, part: int, users: Sequence[str]) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "part": part,
+        "type": event.type,
+        "tenant_id": event.tenant_id,
+        "user_ids": list(users),
+    }
+
+
 def encode_event(event: Event, limit: int = NOTIFY_LIMIT) -> list[str]:
     """The NOTIFY payloads of one event: usually one; more (`part` 0, 1, ...) when the
     recipients alone would not fit. Every part carries the same id and the data."""
-    whole = _encode(
-        {
-            "id": event.id,
-            "part": 0,
-            "type": event.type,
-            "tenant_id": event.tenant_id,
-            "user_ids": list(event.user_ids),
-            "data": event.data,
-        }
-    )
+    whole = _encode({**_head(event, 0, event.user_ids), "data": event.data})
     if len(whole) * 4 <= limit or len(whole.encode()) <= limit:
         return [whole]  # the usual case: one encode, no fitting
     payloads = []
     for part, users in enumerate(_recipient_chunks(event.user_ids, limit // 2)):
-        head: dict[str, Any] = {
-            "id": event.id,
-            "part": part,
-            "type": event.type,
-            "tenant_id": event.tenant_id,
-            "user_ids": list(users),
-        }
+        head = _head(event, part, users)
         budget = limit - _size({**head, "data": {}})
         payloads.append(_encode({**head, "data": fit_data(event.data, budget)}))
     return payloads
