@@ -99,6 +99,66 @@ def setup_messaging(db_url: str, server: Server, users: int = 1, delay_s: float 
     return Setup(server, tenant["api_key"], key, number["e164"], conn["id"])
 
 
+@dataclass
+class Deployment:
+    """The web process, and the worker processes beside it when split."""
+
+    server: Server
+    workers: list[subprocess.Popen[bytes]]
+    topology: str
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.server.proc.pid, *(w.pid for w in self.workers)]
+
+    def cpu_s(self) -> float:
+        return sum(cpu_s(pid) for pid in self.pids)
+
+    def rss_mb(self) -> float:
+        return sum(rss_mb(pid) for pid in self.pids)
+
+
+TOPOLOGIES = {"one": 0, "split": 1}
+
+
+@contextmanager
+def deploy(db_url: str, tmp: Path, topology: str = "one") -> Iterator[Deployment]:
+    """`one`: `smshub serve`, everything in one process (the embedded default).
+    `split`: `serve --only web` and `serve --only worker` (PostgreSQL's scale-out), so the
+    two cores both run Python: the API in one process, sending in the other."""
+    from tests.live import SMSHUB, env_for
+
+    extra = TOPOLOGIES[topology]
+    args = ["--only", "web"] if extra else []
+    with serve(db_url, tmp, args=args) as server:
+        workers: list[subprocess.Popen[bytes]] = []
+        try:
+            for i in range(extra):
+                with (tmp / f"worker-{server.proc.pid}-{i}.log").open("wb") as out:
+                    workers.append(
+                        subprocess.Popen(
+                            [SMSHUB, "serve", "--only", "worker"],
+                            env=env_for(db_url),
+                            stdout=out,
+                            stderr=subprocess.STDOUT,
+                        )
+                    )
+            logs = [tmp / f"worker-{server.proc.pid}-{i}.log" for i in range(extra)]
+            ready = lambda: all("started; job kinds" in log.read_text() for log in logs)  # noqa: E731
+            if not wait_until(ready, 30):
+                raise RuntimeError("worker not ready: " + logs[0].read_text()[-2000:])
+            yield Deployment(server, workers, topology)
+        finally:
+            for w in workers:
+                w.terminate()
+            for w in workers:
+                try:
+                    w.wait(15)
+                except subprocess.TimeoutExpired:
+                    w.kill()
+                    w.wait(5)
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     if not samples:
         return {}

@@ -18,12 +18,10 @@ import aiohttp
 from sqlalchemy import create_engine, func, select
 
 from bench.harness import (
-    cpu_s,
     database,
+    deploy,
     percentiles,
     postgres_cpu_s,
-    rss_mb,
-    serve,
     setup_messaging,
     write,
 )
@@ -79,10 +77,13 @@ async def post_many(
     return latencies
 
 
-def run(engine: str, n: int, concurrency: int, rate: float | None, tmp: Path) -> dict[str, Any]:
-    with database(engine, tmp) as db_url, serve(db_url, tmp) as server:
+def run(
+    engine: str, topology: str, n: int, concurrency: int, rate: float | None, tmp: Path
+) -> dict[str, Any]:
+    with database(engine, tmp) as db_url, deploy(db_url, tmp, topology) as hub:
+        server = hub.server
         s = setup_messaging(db_url, server)
-        cpu0, db0 = cpu_s(server.proc.pid), postgres_cpu_s()
+        cpu0, db0 = hub.cpu_s(), postgres_cpu_s()
         t0 = time.perf_counter()
         try:
             lat = asyncio.run(post_many(server.url, s.user_key, s.number, n, concurrency, rate))
@@ -95,10 +96,11 @@ def run(engine: str, n: int, concurrency: int, rate: float | None, tmp: Path) ->
         while counts(db_url)[1] < n:
             time.sleep(0.1)
         total_s = time.perf_counter() - t0
-        server_cpu, db_cpu = cpu_s(server.proc.pid) - cpu0, postgres_cpu_s() - db0
+        server_cpu, db_cpu = hub.cpu_s() - cpu0, postgres_cpu_s() - db0
         outbox, _ = counts(db_url)
         return {
             "engine": engine,
+            "processes": "web + worker" if topology == "split" else "one",
             "mode": f"paced {rate:.0f}/s" if rate else "flat out",
             "messages": n,
             "api_msg_per_s": n / api_s,
@@ -107,7 +109,7 @@ def run(engine: str, n: int, concurrency: int, rate: float | None, tmp: Path) ->
             "server_cpu_us_per_msg": server_cpu / n * 1e6,
             "db_cpu_us_per_msg": db_cpu / n * 1e6,
             "outbox": outbox,
-            "server_rss_mb": rss_mb(server.proc.pid),
+            "server_rss_mb": hub.rss_mb(),
         }
 
 
@@ -116,12 +118,20 @@ def main() -> None:
     ap.add_argument("--engines", default="sqlite,postgres")
     ap.add_argument("-n", type=int, default=20000)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument(
+        "--topologies",
+        default="one,split",
+        help="one process, and (PostgreSQL only) web + worker processes",
+    )
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for engine in args.engines.split(","):
-            rows.append(run(engine, args.n, args.concurrency, None, Path(d)))
-            rows.append(run(engine, min(args.n, 10000), 64, 500.0, Path(d)))
+            for topology in args.topologies.split(","):
+                if topology == "split" and engine != "postgres":
+                    continue  # SQLite is the one-process engine
+                rows.append(run(engine, topology, args.n, args.concurrency, None, Path(d)))
+                rows.append(run(engine, topology, min(args.n, 10000), 64, 500.0, Path(d)))
     write("outbound", rows)
 
 

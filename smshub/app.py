@@ -28,6 +28,7 @@ from smshub.forwarding.endpoints import router as forwarding_router
 from smshub.groups.endpoints import router as groups_router
 from smshub.kit import http_errors, routing
 from smshub.kit.db import create_engine, session_factory
+from smshub.kit.jobwake import JobWakeListener, create_job_wake
 from smshub.kit.outbox import session_info
 from smshub.lists.endpoints import router as lists_router
 from smshub.messaging.batcher import inbound_batcher, send_batcher
@@ -104,12 +105,16 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner = None
+        wake: JobWakeListener | None = None
         task: asyncio.Task[None] | None = None
         await hub.start()
         if workers:
             from smshub.worker import create_worker
 
             runner = app.state.runner = create_worker(settings, app.state.sessions)
+            wake = create_job_wake(settings.database_url, runner.wake)
+            if wake is not None:  # jobs that `--only web` processes queue
+                await wake.start()
             task = asyncio.create_task(runner.run())
             await smpp_links.start_all()
         listener = await _start_smtp(settings, app) if smtp else None
@@ -125,6 +130,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
                 await smpp_links.close_all()
+            if wake is not None:
+                await wake.stop()
             await hub.stop()
             await engine.dispose()
 

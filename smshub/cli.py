@@ -128,8 +128,9 @@ def serve(
             f"extension: [cyan]{login.extension}[/cyan]  password: [cyan]{login.password}[/cyan]"
         )
     if only is Only.worker:
-        from smshub.worker import run_worker
+        from smshub.worker import configure_logging, run_worker
 
+        configure_logging()
         asyncio.run(run_worker(settings))
         return
     application = create_app(settings, workers=only is None, smtp=only is None)

@@ -22,6 +22,7 @@ from smshub.forwarding import tasks as forwarding_tasks
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.db import create_engine, session_factory
 from smshub.kit.jobs import JobRegistry, JobRunner
+from smshub.kit.jobwake import JobWakeListener, create_job_wake
 from smshub.kit.outbox import session_info
 from smshub.kit.testjobs import register_test_jobs
 from smshub.messaging import tasks as messaging_tasks
@@ -92,23 +93,34 @@ async def run_worker(settings: Settings, registry: JobRegistry | None = None) ->
     hub = create_hub(settings.database_url, listen=False)
     await hub.start()
     runners: list[JobRunner] = []
+    wake: JobWakeListener | None = None
     sessions = session_factory(engine, info=session_info(hub, lambda: runners[0].wake()))
     try:
         runner = create_worker(settings, sessions, registry)
         runners.append(runner)
+        wake = create_job_wake(settings.database_url, runner.wake)
+        if wake is not None:
+            await wake.start()
         await smpp_links.start_all()
         kinds = ", ".join(registry.kinds()) or "(none)"
         log.info("worker %s started; job kinds: %s", runner.worker_id, kinds)
         await run_until_signalled(runner, settings.shutdown_grace_s)
         log.info("worker %s stopped", runner.worker_id)
     finally:
+        if wake is not None:
+            await wake.stop()
         await smpp_links.close_all()
         await hub.stop()
         await engine.dispose()
 
 
-def main() -> None:
+def configure_logging() -> None:
+    """Plain timestamped lines on stderr (uvicorn configures its own for the web role)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def main() -> None:
+    configure_logging()
     asyncio.run(run_worker(get_settings()))
 
 

@@ -96,6 +96,12 @@ def sync_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+def psycopg_url(database_url: str) -> str:
+    """psycopg wants plain `postgresql://`; settings may say `postgresql+psycopg://`."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
 def ensure_sqlite_dir(url: str) -> None:
     u = make_url(url)
     if u.drivername.startswith("sqlite") and u.database and u.database != ":memory:":

@@ -40,6 +40,8 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 from sqlalchemy.engine import make_url
 
+from smshub.kit.backoff import Backoff
+from smshub.kit.db import psycopg_url
 from smshub.kit.ids import new_id
 from smshub.kit.outbox import Event
 
@@ -378,12 +380,6 @@ def decode_event(payload: str) -> tuple[Event, int]:
         raise ValueError(f"not an event payload: {payload[:200]!r}") from exc
 
 
-def psycopg_url(database_url: str) -> str:
-    """psycopg wants plain `postgresql://`; settings may say `postgresql+psycopg://`."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
 # --- PostgreSQL LISTEN/NOTIFY ---------------------------------------------------------------
 
 
@@ -402,20 +398,6 @@ class _Recent:
         if len(self._keys) > self._size:
             del self._keys[next(iter(self._keys))]
         return True
-
-
-class _Backoff:
-    """Exponential waits between reconnects, reset after a success."""
-
-    def __init__(self, first: float = 0.1, most: float = 5.0) -> None:
-        self._first, self._most, self._next = first, most, first
-
-    async def wait(self) -> None:
-        await asyncio.sleep(self._next)
-        self._next = min(self._next * 2, self._most)
-
-    def reset(self) -> None:
-        self._next = self._first
 
 
 # The payloads travel as one text joined by the record separator, which compact JSON
@@ -504,7 +486,7 @@ class PostgresHub(Hub):
     async def _listen_loop(self, conn: Connection) -> None:
         """Deliver what PostgreSQL sends; after a lost connection, listen again and make
         every local client resync, since events may have passed while nobody listened."""
-        backoff = _Backoff()
+        backoff = Backoff()
         while True:
             try:
                 await self._consume(conn)
@@ -522,7 +504,7 @@ class PostgresHub(Hub):
             # Quiet for a while: a dead peer that never closed the socket shows up here.
             await asyncio.wait_for(conn.execute("SELECT 1"), 10)
 
-    async def _relisten(self, backoff: _Backoff) -> Connection:
+    async def _relisten(self, backoff: Backoff) -> Connection:
         while True:
             await backoff.wait()
             try:
@@ -546,7 +528,7 @@ class PostgresHub(Hub):
 
     async def _send_loop(self) -> None:
         conn: Connection | None = None
-        backoff = _Backoff()
+        backoff = Backoff()
         while True:
             batch = await self._next_batch()
             try:
@@ -563,7 +545,7 @@ class PostgresHub(Hub):
         return batch
 
     async def _send(
-        self, conn: Connection | None, events: list[Event], backoff: _Backoff
+        self, conn: Connection | None, events: list[Event], backoff: Backoff
     ) -> Connection | None:
         """NOTIFY the batch, reconnecting until it goes through. A retry after a lost
         acknowledgement may notify twice; listeners drop the duplicate by id."""

@@ -382,3 +382,23 @@ async def test_sigterm_releases_a_job_that_outlives_the_grace(
     assert await children_per_parent(sessions) == Counter({job_id: 1})
     assert [e.event for e in read_log(log)] == ["start", "start", "end"]
     assert [e.attempt for e in read_log(log)] == [1, 1, 1]
+
+
+async def test_a_worker_in_another_process_starts_a_new_job_at_once_on_postgres(
+    workers: Workers, sessions: Sessions, tmp_path: Path, clean_db: str
+) -> None:
+    """The jobs trigger (migration 0011) NOTIFYs, and the worker LISTENs: a job queued by
+    another process (here, the test) starts within moments, not at the worker's next
+    poll, which is set to a minute. On SQLite (one process) there is nothing to hear."""
+    if not clean_db.startswith("postgres"):
+        pytest.skip("cross-process wake-up is PostgreSQL's")
+    proc = workers.start(worker_poll_s=60)
+    await started(workers, proc)
+    await asyncio.sleep(0.5)  # past the first claim, into the minute-long idle wait
+    for round_ in range(2):
+        done = tmp_path / f"woken-{round_}.log"
+        queued = time.time()
+        job = await add(sessions, "test.sleep_log", {"path": str(done)})
+        await until(all_in("done", sessions, [job]), within=10)
+        started_at = next(e.at for e in read_log(done) if e.event == "start")
+        assert started_at - queued < 5, workers.output(proc)

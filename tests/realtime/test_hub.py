@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from smshub.kit.db import create_engine, session_factory, unit_of_work
+from smshub.kit.db import create_engine, psycopg_url, session_factory, unit_of_work
 from smshub.kit.ids import new_id
 from smshub.kit.outbox import Event, emit, session_info
 from smshub.realtime.hub import (
@@ -27,7 +27,6 @@ from smshub.realtime.hub import (
     create_hub,
     decode_event,
     encode_event,
-    psycopg_url,
 )
 from tests.conftest import truncate_all
 
