@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # After a wake, wait this long before claiming so concurrent sends share one batch.
     worker_linger_s: float = Field(default=0.02, ge=0, le=1)
     job_lease_s: float = Field(default=30.0, gt=0)
+    # Done jobs are deleted this many hours after they finish (0 keeps them forever).
+    # Dead jobs are always kept, for an operator to look at.
+    jobs_keep_done_h: float = Field(default=168.0, ge=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     # Per-request access lines cost ~10% of a send's CPU; errors are logged regardless.
     access_log: bool = False

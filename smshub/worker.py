@@ -62,6 +62,7 @@ def create_worker(
         linger_s=settings.worker_linger_s,
         lease_s=settings.job_lease_s,
         clock=clock or SystemClock(),
+        keep_done_s=settings.jobs_keep_done_h * 3600 or None,
     )
 
 

@@ -47,6 +47,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    delete,
     insert,
     or_,
     select,
@@ -77,6 +78,9 @@ CANCEL_WAIT_S = 5.0
 _JOBS = cast(Table, Job.__table__)
 # How often a claim also looks for jobs whose worker's lease ran out.
 LEASE_CHECK_S = 1.0
+# Done jobs older than the retention go in rounds of this many rows, each its own short
+# transaction, so a purge never holds SQLite's write lock for long.
+PURGE_BATCH = 2000
 
 Backoff = Literal["exponential", "fixed"]
 
@@ -388,6 +392,22 @@ _FENCED_DONE = (
 )
 
 
+# Done jobs that finished before the cutoff. run_at (never later than finished_at) lets
+# the due index (status, run_at, id) find them without a scan.
+_PURGE_DONE = delete(_JOBS).where(
+    _JOBS.c.id.in_(
+        select(_JOBS.c.id)
+        .where(
+            _JOBS.c.status == DONE,
+            _JOBS.c.run_at < bindparam("cutoff", type_=_JOBS.c.run_at.type),
+            _JOBS.c.finished_at < bindparam("cutoff", type_=_JOBS.c.finished_at.type),
+        )
+        .limit(bindparam("limit", type_=Integer()))
+        .scalar_subquery()
+    )
+)
+
+
 def _context(row: Row[Any], worker_id: str) -> JobContext:
     # Lenient on purpose: one odd row must not make every claim fail.
     policy = RetryPolicy(
@@ -425,6 +445,8 @@ class JobRunner:
         clock: Clock | None = None,
         heartbeat_s: float | None = None,
         rand: Callable[[], float] = random.random,
+        keep_done_s: float | None = None,
+        purge_every_s: float = 60.0,
     ) -> None:
         if concurrency < 1 or poll_s <= 0 or lease_s <= 0:
             raise ValueError("concurrency must be >= 1; poll_s and lease_s must be > 0")
@@ -448,6 +470,12 @@ class JobRunner:
         self._running = False
         self._grace_s = 0.0
         self._leases_checked_at: dict[tuple[tuple[str, ...], tuple[str, ...]], datetime] = {}
+        # Done rows are history nobody reads: without a purge the table grows by one row
+        # per message forever. None keeps them.
+        self._keep_done_s = keep_done_s
+        self._purge_every_s = purge_every_s
+        self._purged_at: datetime | None = None
+        self._purging: asyncio.Task[int] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -488,6 +516,7 @@ class JobRunner:
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():
+            self._maybe_purge()
             free = self._concurrency - len(self._inflight)
             if free <= 0:
                 await self._wait(None)  # a finishing job kicks us
@@ -513,6 +542,45 @@ class JobRunner:
                     # Let the jobs that are being enqueued right now join one batch:
                     # under load, claims of a few jobs each cost more than the jobs.
                     await asyncio.sleep(self._linger_s)
+
+    def _maybe_purge(self) -> None:
+        """Start a purge in the background when one is due (never two at once)."""
+        if self._keep_done_s is None or (self._purging and not self._purging.done()):
+            return
+        now = self._clock.now()
+        if self._purged_at and now < self._purged_at + timedelta(seconds=self._purge_every_s):
+            return
+        self._purged_at = now
+        self._purging = asyncio.create_task(self._purge_logged(), name="jobs purge")
+
+    async def _purge_logged(self) -> int:
+        try:
+            return await self.purge_done(self._keep_done_s or 0.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("purging done jobs failed; trying again later")
+            return 0
+
+    async def purge_done(self, older_than_s: float) -> int:
+        """Delete the jobs that finished `done` more than `older_than_s` ago, in short
+        rounds; returns how many went. Dead jobs stay for an operator to look at.
+        Several workers may purge at once: they delete disjoint or already-gone rows."""
+        cutoff = self._clock.now() - timedelta(seconds=older_than_s)
+        total = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                result = await session.execute(
+                    _PURGE_DONE, {"cutoff": cutoff, "limit": PURGE_BATCH}
+                )
+            gone = max(0, cast(Any, result).rowcount or 0)
+            total += gone
+            if gone < PURGE_BATCH or self._stopping.is_set():
+                break
+            await asyncio.sleep(0)  # let claims and requests in between rounds
+        if total:
+            log.info("purged %d done jobs older than %.0f s", total, older_than_s)
+        return total
 
     def _batch_kinds(self) -> list[str]:
         return [kind for kind, _, _ in self._registry.batches()]
@@ -552,6 +620,9 @@ class JobRunner:
             log.error("job task crashed", exc_info=task.exception())
 
     async def _drain(self) -> None:
+        if self._purging is not None and not self._purging.done():
+            self._purging.cancel()  # its round rolls back; the next run purges again
+            await asyncio.wait([self._purging])
         tasks = dict(self._inflight)
         if not tasks:
             return

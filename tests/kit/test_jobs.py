@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from smshub.config import Settings
@@ -711,3 +711,81 @@ async def test_linger_gathers_a_burst_of_enqueues_into_one_batch(
         await task
     # Without a linger the first job goes alone; with one, the burst is one batch.
     assert batches == ([1, 3] if linger_s == 0 else [4])
+
+
+# -- purging done jobs --
+
+
+async def _ids(sessions: Sessions) -> set[str]:
+    async with sessions() as session:
+        return set((await session.execute(select(Job.id))).scalars())
+
+
+async def test_purge_deletes_only_done_jobs_past_the_retention(
+    sessions: Sessions, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("smshub.kit.jobs.PURGE_BATCH", 3)  # several rounds
+
+    async def fail(session: AsyncSession, ctx: JobContext) -> None:
+        raise PermanentJobError("no")
+
+    registry = registry_with("k", write_child)
+    registry.register("bad", fail)
+    runner = make_runner(sessions, registry, clock)
+    old = [await add(sessions, clock, "k") for _ in range(7)]
+    dead = await add(sessions, clock, "bad")
+    await runner.run_until_idle()  # 7 done (+7 children pending), 1 dead
+    clock.advance(3600)
+    recent = await add(sessions, clock, "k", {"recent": True})
+    await runner.claim(100, kinds=("k",))  # `recent`, now running
+    clock.advance(1800)
+    async with unit_of_work(sessions) as session:  # `recent` finishes now
+        await session.execute(
+            update(Job).where(Job.id == recent).values(status="done", finished_at=clock.now())
+        )
+    before = await _ids(sessions)
+
+    assert await runner.purge_done(older_than_s=7200) == 0  # nothing finished 2 h ago
+    assert await runner.purge_done(older_than_s=3600) == 7  # the 7 finished 90 min ago
+    after = await _ids(sessions)
+    assert before - after == set(old)
+    assert {dead, recent} <= after  # dead stays; done 30 min ago stays
+    assert (await load(sessions, dead)).status == "dead"
+
+
+async def test_the_loop_purges_in_the_background(sessions: Sessions, clock: FakeClock) -> None:
+    runner = make_runner(
+        sessions, registry_with("k", write_child), clock, poll_s=0.05, keep_done_s=60
+    )
+    done = await add(sessions, clock, "k")
+    await runner.run_once()
+    clock.advance(120)
+    task = asyncio.create_task(runner.run())
+    try:
+        await eventually(lambda: _gone(sessions, done), within=5)
+    finally:
+        await runner.stop(1)
+        await task
+    assert await child_count(sessions) == 1  # jobs that are not done stay
+
+
+async def test_no_retention_keeps_done_jobs(sessions: Sessions, clock: FakeClock) -> None:
+    runner = make_runner(sessions, registry_with("k", write_child), clock, poll_s=0.05)
+    done = await add(sessions, clock, "k")
+    await runner.run_once()
+    clock.advance(10**7)
+    task = asyncio.create_task(runner.run())
+    await asyncio.sleep(0.3)
+    await runner.stop(1)
+    await task
+    assert (await load(sessions, done)).status == "done"
+
+
+def test_retention_comes_from_settings(sessions: Sessions) -> None:
+    assert create_worker(Settings(), sessions)._keep_done_s == 168 * 3600
+    assert create_worker(Settings(jobs_keep_done_h=0), sessions)._keep_done_s is None
+
+
+async def _gone(sessions: Sessions, job_id: str | None) -> bool:
+    async with sessions() as session:
+        return await session.get(Job, job_id) is None
