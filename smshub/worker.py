@@ -15,6 +15,7 @@ import signal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from smshub.campaigns import tasks as campaign_tasks
+from smshub.carriers.http import registry as http_carriers
 from smshub.carriers.simulator import tasks as simulator_tasks
 from smshub.carriers.smpp.registry import links as smpp_links
 from smshub.config import Settings, get_settings
@@ -53,6 +54,7 @@ def create_worker(
 ) -> JobRunner:
     """A runner configured from settings; the caller runs `run()` and later `stop()`."""
     smpp_links.install(session_factory, clock)
+    http_carriers.configure(block_private=settings.forward_block_private)
     return JobRunner(
         session_factory,
         registry if registry is not None else build_registry(settings),

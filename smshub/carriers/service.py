@@ -192,7 +192,9 @@ def carrier_for(connector: schemas.ConnectorInfo) -> Carrier:
     if connector.kind == "simulator":
         return SimulatorCarrier(connector.id, SimulatorConfig.model_validate(connector.config))
     if connector.kind == "http":
-        return http_registry.carrier(connector.id, connector.config)
+        return http_registry.carrier(
+            connector.id, connector.config, tenant_owned=connector.tenant_id is not None
+        )
     if connector.kind == "smpp":
         return SmppCarrier(
             connector.id, links.link_for(connector.id, connector.config, connector.tenant_id)

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smshub.config import Settings
 from smshub.forwarding import hooks, rules, signing
 from smshub.forwarding import service as forwarding
-from smshub.forwarding.destinations import GuardedTransport
 from smshub.forwarding.schemas import ForwardingInfo
 from smshub.kit.clock import Clock, SystemClock
+from smshub.kit.destinations import GuardedTransport
 from smshub.kit.errors import SmshubError
 from smshub.kit.jobs import JobContext, JobRegistry, PermanentJobError, RetryPolicy, next_delay
 from smshub.mail import outbound, render

@@ -28,7 +28,6 @@ async def _fresh_http_client() -> AsyncIterator[None]:
 
     registry.use_client(None)
     yield
-    client = registry._client
     registry.use_client(None)
-    if client is not None:
-        await client.aclose()
+    registry.configure(block_private=False)
+    await registry.close_clients()

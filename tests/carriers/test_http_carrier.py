@@ -261,3 +261,44 @@ async def test_bad_http_config_is_a_clear_422(tenants):
         )
         assert r.status_code == 422, r.text
         assert r.json()["error"]["field"] == field, r.json()
+
+
+# -- where a tenant's HTTP carrier may connect (SSRF) ---------------------------------------
+
+
+async def test_a_tenant_connector_never_reaches_a_link_local_address(tenants, app):
+    """169.254.169.254 is the cloud metadata service: refused before any connect, and the
+    message waits for a retry (or the fallback) with the reason in its error."""
+    m, cid = await setup(tenants, "http://169.254.169.254:1")
+    mid = await send(m)
+    await run_jobs(app)
+    _, alice = m.users[0]
+    assert (await alice.get(f"/api/v1/messages/{mid}")).json()["status"] == "queued"
+    health = (await m.t.admin.get(f"/api/v1/connectors/{cid}")).json()["health"]
+    assert "169.254.169.254: a link-local address" in health["last_error"], health
+
+
+async def test_blocking_private_addresses_guards_tenant_connectors_not_system_ones(
+    tenants, app, fake
+):
+    from smshub.kit.db import unit_of_work
+    from smshub.models import Connector
+
+    app.state.settings = app.state.settings.model_copy(update={"forward_block_private": True})
+    m, cid = await setup(tenants, f"http://127.0.0.1:{fake.port}")
+    refused = await send(m, "to loopback")
+    await run_jobs(app)
+    _, alice = m.users[0]
+    assert (await alice.get(f"/api/v1/messages/{refused}")).json()["status"] == "queued"
+    health = (await m.t.admin.get(f"/api/v1/connectors/{cid}")).json()["health"]
+    assert "a private or loopback address" in health["last_error"], health
+    assert fake.requests == []
+    # The same URL on a system-wide connector (the operator's own) is allowed.
+    async with unit_of_work(app.state.sessions) as s:
+        connector = await s.get(Connector, cid)
+        assert connector is not None
+        connector.tenant_id = None
+    allowed = await send(m, "operator's carrier")
+    await run_jobs(app)
+    assert [r["form"]["Body"] for r in fake.requests] == ["operator's carrier"]
+    assert (await alice.get(f"/api/v1/messages/{allowed}")).json()["status"] == "sent"

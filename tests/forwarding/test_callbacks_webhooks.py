@@ -249,7 +249,7 @@ async def test_private_destinations_are_refused_when_blocked(fapp, ftenants):
 def test_destination_rules():
     from ipaddress import ip_address
 
-    from smshub.forwarding.destinations import refusal
+    from smshub.kit.destinations import refusal
 
     for always in ("169.254.169.254", "fe80::1", "::ffff:169.254.169.254", "224.0.0.1", "0.0.0.0"):
         assert refusal(ip_address(always), block_private=False), always

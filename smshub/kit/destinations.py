@@ -1,12 +1,13 @@
-"""Where URL callbacks and webhooks may go (SSRF guard).
+"""Where URL callbacks, webhooks and tenants' HTTP carriers may go (SSRF guard).
 
-Tenants choose these URLs, and callback answers are shown back to them, so a request
+Tenants choose these URLs, and answers and errors are shown back to them, so a request
 must not reach what only the hub's host can reach. Link-local addresses (the cloud
 metadata service at 169.254.169.254, fe80::/10) are always refused. Loopback, private
 and other reserved ranges are refused when `SMSHUB_FORWARD_BLOCK_PRIVATE` is on: a
 hosting provider turns it on; an on-premises install usually calls its own CRM on a
 private address and leaves it off. The check runs on every address the name resolves
-to, right before connecting.
+to, right before a request; the verdict for a host is kept for CHECK_TTL_S, so a carrier
+taking hundreds of submits a second does not resolve its name for each one.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import time
 
 import httpx
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+CHECK_TTL_S = 30.0
+MAX_HOSTS = 1024
 
 
 def refusal(address: Address, block_private: bool) -> str | None:
@@ -41,18 +45,32 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, block_private: bool, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.block_private = block_private
+        # host -> (checked until, why refused or None)
+        self._verdicts: dict[str, tuple[float, str | None]] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
+        verdict = self._verdicts.get(host)
+        now = time.monotonic()
+        if verdict is None or verdict[0] <= now:
+            verdict = (now + CHECK_TTL_S, await self._check(host, request))
+            if len(self._verdicts) >= MAX_HOSTS:
+                self._verdicts.clear()
+            self._verdicts[host] = verdict
+        if verdict[1]:
+            raise DestinationRefused(verdict[1], request=request)
+        return await super().handle_async_request(request)
+
+    async def _check(self, host: str, request: httpx.Request) -> str | None:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, None, type=socket.SOCK_STREAM
             )
-        except OSError as exc:
+        except OSError as exc:  # not cached: the next request resolves again
             raise httpx.ConnectError(f"cannot resolve {host}: {exc}", request=request) from exc
         for info in infos:
             address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
             why = refusal(address, self.block_private)
             if why:
-                raise DestinationRefused(f"{host} resolves to {address}: {why}", request=request)
-        return await super().handle_async_request(request)
+                return f"{host} resolves to {address}: {why}"
+        return None
