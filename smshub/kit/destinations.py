@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -42,16 +43,19 @@ class DestinationRefused(httpx.ConnectError):
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, block_private: bool, **kwargs: object) -> None:
+    def __init__(
+        self, block_private: bool, clock: Callable[[], float] = time.monotonic, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.block_private = block_private
+        self._clock = clock
         # host -> (checked until, why refused or None)
         self._verdicts: dict[str, tuple[float, str | None]] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
         verdict = self._verdicts.get(host)
-        now = time.monotonic()
+        now = self._clock()
         if verdict is None or verdict[0] <= now:
             verdict = (now + CHECK_TTL_S, await self._check(host, request))
             if len(self._verdicts) >= MAX_HOSTS:

@@ -23,8 +23,8 @@ async def test_a_hosts_verdict_is_kept_for_a_while(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(loop, "getaddrinfo", counting)
     now = [1000.0]
-    monkeypatch.setattr("smshub.kit.destinations.time.monotonic", lambda: now[0])
-    async with httpx.AsyncClient(transport=GuardedTransport(block_private=True)) as client:
+    guard = GuardedTransport(block_private=True, clock=lambda: now[0])
+    async with httpx.AsyncClient(transport=guard) as client:
         for _ in range(3):
             with pytest.raises(DestinationRefused, match="a private or loopback address"):
                 await client.get("http://127.0.0.1:1/x")
