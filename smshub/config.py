@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # Dead jobs are always kept, for an operator to look at.
     jobs_keep_done_h: float = Field(default=168.0, ge=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
+    # When set, GET /metrics wants `Authorization: Bearer <token>`; empty leaves it open.
+    metrics_token: str = ""
     # Per-request access lines cost ~10% of a send's CPU; errors are logged regardless.
     access_log: bool = False
     # Enables the `test.*` job kinds that the job-runner tests drive. Never on in production.

@@ -3,6 +3,7 @@ the connectors page (throughput over the last minute, the last errors)."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -54,5 +55,17 @@ def last_errors(connector_id: str) -> list[tuple[float, str]]:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """GET /metrics: this process's counters in the Prometheus text format."""
+    """GET /metrics: this process's counters in the Prometheus text format. With
+    SMSHUB_METRICS_TOKEN set, only a scraper presenting it as a Bearer token reads them
+    (Prometheus `authorization: {credentials: ...}`)."""
+    token: str = getattr(request.app.state.settings, "metrics_token", "")
+    if token:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return Response(
+                "metrics: a valid Bearer token (SMSHUB_METRICS_TOKEN) is required\n",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                media_type="text/plain",
+            )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -46,3 +46,16 @@ async def test_metrics_exposes_per_connector_counters(app, acme):
     assert r.status_code == 200
     assert 'smshub_carrier_submits_total{connector="c-metrics"}' in r.text
     assert "smshub_carrier_throttles_total" in r.text
+
+
+async def test_metrics_token_guards_the_endpoint(app, acme):
+    app.state.settings = app.state.settings.model_copy(update={"metrics_token": "s3cret-scrape"})
+    anon = acme.admin  # a tenant admin's API key is not the scrape token
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-scrape"}):
+        r = await anon.get("/metrics", headers=headers)
+        assert r.status_code == 401, headers
+        assert "SMSHUB_METRICS_TOKEN" in r.text
+        assert r.headers["www-authenticate"].startswith("Bearer")
+    r = await anon.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"})
+    assert r.status_code == 200
+    assert "smshub_carrier_submits_total" in r.text
