@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +104,10 @@ class Deployment:
     """The web process, and the worker processes beside it when split."""
 
     server: Server
-    workers: list[subprocess.Popen[bytes]]
     topology: str
+    db_url: str
+    tmp: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def pids(self) -> list[int]:
@@ -117,46 +119,58 @@ class Deployment:
     def rss_mb(self) -> float:
         return sum(rss_mb(pid) for pid in self.pids)
 
+    def start_workers(self) -> None:
+        """Start the topology's worker processes and wait until they claim."""
+        from tests.live import SMSHUB, env_for
+
+        logs = []
+        for i in range(TOPOLOGIES[self.topology] - len(self.workers)):
+            log = self.tmp / f"worker-{self.server.proc.pid}-{i}.log"
+            with log.open("wb") as out:
+                self.workers.append(
+                    subprocess.Popen(
+                        [SMSHUB, "serve", "--only", "worker"],
+                        env=env_for(self.db_url),
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            logs.append(log)
+        ready = lambda: all("started; job kinds" in log.read_text() for log in logs)  # noqa: E731
+        if not wait_until(ready, 30):
+            raise RuntimeError("worker not ready: " + logs[0].read_text()[-2000:])
+
+    def stop_workers(self) -> None:
+        for w in self.workers:
+            w.terminate()
+        for w in self.workers:
+            try:
+                w.wait(15)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait(5)
+
 
 TOPOLOGIES = {"one": 0, "split": 1}
 
 
 @contextmanager
-def deploy(db_url: str, tmp: Path, topology: str = "one") -> Iterator[Deployment]:
+def deploy(
+    db_url: str, tmp: Path, topology: str = "one", start_workers: bool = True
+) -> Iterator[Deployment]:
     """`one`: `smshub serve`, everything in one process (the embedded default).
     `split`: `serve --only web` and `serve --only worker` (PostgreSQL's scale-out), so the
-    two cores both run Python: the API in one process, sending in the other."""
-    from tests.live import SMSHUB, env_for
-
-    extra = TOPOLOGIES[topology]
-    args = ["--only", "web"] if extra else []
+    two cores both run Python: the API in one process, sending in the other. Without
+    `start_workers`, the caller starts them (after it has set up connectors, say)."""
+    args = ["--only", "web"] if TOPOLOGIES[topology] else []
     with serve(db_url, tmp, args=args) as server:
-        workers: list[subprocess.Popen[bytes]] = []
+        hub = Deployment(server, topology, db_url, tmp)
         try:
-            for i in range(extra):
-                with (tmp / f"worker-{server.proc.pid}-{i}.log").open("wb") as out:
-                    workers.append(
-                        subprocess.Popen(
-                            [SMSHUB, "serve", "--only", "worker"],
-                            env=env_for(db_url),
-                            stdout=out,
-                            stderr=subprocess.STDOUT,
-                        )
-                    )
-            logs = [tmp / f"worker-{server.proc.pid}-{i}.log" for i in range(extra)]
-            ready = lambda: all("started; job kinds" in log.read_text() for log in logs)  # noqa: E731
-            if not wait_until(ready, 30):
-                raise RuntimeError("worker not ready: " + logs[0].read_text()[-2000:])
-            yield Deployment(server, workers, topology)
+            if start_workers:
+                hub.start_workers()
+            yield hub
         finally:
-            for w in workers:
-                w.terminate()
-            for w in workers:
-                try:
-                    w.wait(15)
-                except subprocess.TimeoutExpired:
-                    w.kill()
-                    w.wait(5)
+            hub.stop_workers()
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

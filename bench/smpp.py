@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import uvloop
 
-from bench.harness import cpu_s, database, serve, setup_messaging, write
+from bench.harness import database, deploy, serve, setup_messaging, write
 from bench.outbound import post_many
 from smshub.carriers.base import OutboundSms, SubmitResult
 from smshub.carriers.smpp.carrier import SmppCarrier
@@ -191,32 +191,40 @@ def _wait_count(smsc: SmscProcess, n: int, timeout: float) -> float:
 
 def bench_api(engine: str, n: int, paced_s: float, tmp: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    smsc = SmscProcess()
-    try:
-        with database(engine, tmp) as db_url, serve(db_url, tmp) as server:
-            s = setup_messaging(db_url, server)
-            _point_number_at_smpp(server.url, s.admin_key, s.number, smsc.port, 64, 0)
-            time.sleep(1.0)  # the settings cache (2 s TTL) picks up the new connector
-            cpu0 = cpu_s(server.proc.pid)
-            t0 = time.perf_counter()
-            asyncio.run(post_many(server.url, s.user_key, s.number, n, 32, None))
-            api_s = time.perf_counter() - t0
-            done = _wait_count(smsc, n, 600) - t0
-            rows.append(
-                show(
-                    {
-                        "bench": "API -> SMPP, window 64",
-                        "engine": engine,
-                        "messages": n,
-                        "api_msg_per_s": n / api_s,
-                        "e2e_msg_per_s": n / done,
-                        "server_cpu_us_per_msg": (cpu_s(server.proc.pid) - cpu0) / n * 1e6,
-                    }
+    for topology in ("one", "split") if engine == "postgres" else ("one",):
+        smsc = SmscProcess()
+        try:
+            with (
+                database(engine, tmp) as db_url,
+                deploy(db_url, tmp, topology, start_workers=False) as hub,
+            ):
+                server = hub.server
+                s = setup_messaging(db_url, server)
+                _point_number_at_smpp(server.url, s.admin_key, s.number, smsc.port, 64, 0)
+                hub.start_workers()  # a worker process binds the connector it now sees
+                time.sleep(1.0)  # the settings cache (2 s TTL) picks up the new connector
+                cpu0 = hub.cpu_s()
+                t0 = time.perf_counter()
+                asyncio.run(post_many(server.url, s.user_key, s.number, n, 32, None))
+                api_s = time.perf_counter() - t0
+                done = _wait_count(smsc, n, 600) - t0
+                rows.append(
+                    show(
+                        {
+                            "bench": "API -> SMPP, window 64",
+                            "engine": engine,
+                            "processes": "web + worker" if topology == "split" else "one",
+                            "messages": n,
+                            "api_msg_per_s": n / api_s,
+                            "e2e_msg_per_s": n / done,
+                            "server_cpu_us_per_msg": (hub.cpu_s() - cpu0) / n * 1e6,
+                        }
+                    )
                 )
-            )
-            rows.append(show(_paced(engine, server, s, smsc, paced_s)))
-    finally:
-        smsc.close()
+                paced = _paced(engine, server, s, smsc, paced_s)
+                rows.append(show({**paced, "processes": rows[-1]["processes"]}))
+        finally:
+            smsc.close()
     return rows
 
 
