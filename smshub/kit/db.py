@@ -7,6 +7,7 @@ async drivers (aiosqlite, psycopg 3) and to sync ones for Alembic.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -186,8 +187,20 @@ def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     # A fixed pool: overflow connections were opened and closed per request under load,
     # and a PostgreSQL connect (a backend fork) costs more than the request itself.
     return create_async_engine(
-        aurl, pool_size=pool_size, max_overflow=0, pool_timeout=60, pool_recycle=1800
+        aurl,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        pool_recycle=1800,
+        connect_args={"application_name": application_name()},
     )
+
+
+def application_name() -> str:
+    """This process's name on its PostgreSQL connections (pg_stat_activity shows it).
+    The jobs trigger sends it with its NOTIFY, so a process can tell its own enqueues,
+    which already woke its runner in memory, from other processes' (kit.jobwake)."""
+    return f"smshub:{os.getpid()}"
 
 
 def session_factory(

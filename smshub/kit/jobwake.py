@@ -5,7 +5,10 @@ and worker processes are apart (`serve --only web` / `--only worker`), a worker 
 otherwise find new jobs only at its next poll. Migration 0011 adds a statement-level
 trigger on `jobs` that NOTIFYs `smshub_jobs` on every INSERT: no extra round trip for the
 enqueuer, and PostgreSQL folds the notifications of one transaction into one. Every
-process that runs a runner LISTENs here and wakes it. Polling stays as the safety net:
+process that runs a runner LISTENs here and wakes it for jobs that other processes
+queued. The payload names the enqueuing process (`kit.db.application_name`): its own
+jobs already woke it in memory, and a second, later wake would only split the next claim
+into two smaller ones. Polling stays as the safety net:
 a lost connection only delays jobs until the next poll, and after a reconnect the
 runner is woken anyway, in case something was queued meanwhile.
 """
@@ -23,7 +26,7 @@ from psycopg.rows import TupleRow
 from sqlalchemy.engine import make_url
 
 from smshub.kit.backoff import Backoff
-from smshub.kit.db import psycopg_url
+from smshub.kit.db import application_name, psycopg_url
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +38,16 @@ class JobWakeListener:
     """LISTEN on `smshub_jobs` and call `wake` for each notification."""
 
     def __init__(
-        self, url: str, wake: Callable[[], None], *, channel: str = CHANNEL, health_s: float = 30.0
+        self,
+        url: str,
+        wake: Callable[[], None],
+        *,
+        channel: str = CHANNEL,
+        health_s: float = 30.0,
+        ignore: str | None = None,
     ) -> None:
         self._url, self._wake, self._channel, self._health_s = url, wake, channel, health_s
+        self._ignore = ignore  # the payload of this process's own enqueues
         self._task: asyncio.Task[None] | None = None
         self.connection: Connection | None = None  # tests cut it
         self.heard = 0
@@ -92,9 +102,10 @@ class JobWakeListener:
 
     async def _consume(self, conn: Connection) -> None:
         while True:
-            async for _ in conn.notifies(timeout=self._health_s):
-                self.heard += 1
-                self._wake()
+            async for notify in conn.notifies(timeout=self._health_s):
+                if notify.payload != self._ignore:
+                    self.heard += 1
+                    self._wake()
             # Quiet for a while: a dead peer that never closed the socket shows up here.
             await asyncio.wait_for(conn.execute("SELECT 1"), 10)
 
@@ -103,4 +114,4 @@ def create_job_wake(database_url: str, wake: Callable[[], None]) -> JobWakeListe
     """A listener on PostgreSQL; None on SQLite, whose one process wakes in memory."""
     if not make_url(database_url).drivername.startswith("postgres"):
         return None
-    return JobWakeListener(psycopg_url(database_url), wake)
+    return JobWakeListener(psycopg_url(database_url), wake, ignore=application_name())

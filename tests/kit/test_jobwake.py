@@ -43,12 +43,17 @@ def test_sqlite_gets_no_listener() -> None:
     assert isinstance(listener, JobWakeListener)
 
 
+def listen(url: str, wakes: Wakes) -> JobWakeListener:
+    """A listener that hears this process's enqueues too: here the test stands for
+    another process."""
+    return JobWakeListener(psycopg_url(url), wakes, ignore=None)
+
+
 async def test_committed_jobs_wake_and_rolled_back_ones_do_not(
     pg_only: str, sessions: Sessions
 ) -> None:
     wakes = Wakes()
-    listener = create_job_wake(pg_only, wakes)
-    assert listener is not None
+    listener = listen(pg_only, wakes)
     await listener.start()
     try:
         with pytest.raises(RuntimeError):
@@ -71,8 +76,7 @@ async def test_a_cut_connection_is_listened_again_and_wakes(
     pg_only: str, sessions: Sessions
 ) -> None:
     wakes = Wakes()
-    listener = create_job_wake(pg_only, wakes)
-    assert listener is not None
+    listener = listen(pg_only, wakes)
     await listener.start()
     try:
         assert listener.connection is not None
@@ -99,3 +103,28 @@ async def test_an_unreachable_database_does_not_stop_the_start() -> None:
     await listener.start()  # logs and keeps trying in the background
     assert listener.connection is None
     await listener.stop()
+
+
+async def test_a_process_ignores_its_own_enqueues(pg_only: str, sessions: Sessions) -> None:
+    """Its own enqueues woke its runner in memory already; only others' wake it here."""
+    wakes = Wakes()
+    listener = create_job_wake(pg_only, wakes)
+    assert listener is not None
+    await listener.start()
+    try:
+        async with unit_of_work(sessions) as session:  # this process's pool
+            await enqueue(session, "test.noop", {})
+        async with await psycopg.AsyncConnection.connect(
+            psycopg_url(pg_only), autocommit=True, application_name="smshub:other"
+        ) as other:
+            await asyncio.sleep(0.3)
+            assert wakes.count == 0
+            await other.execute(
+                "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts,"
+                " backoff, retry_delay_s, max_delay_s, created_at) VALUES ('01OTHER', 'k',"
+                " '{}', 'pending', now(), 0, 1, 'fixed', 1, 1, now())"
+            )
+        await wakes.next()
+        assert wakes.count == 1
+    finally:
+        await listener.stop()

@@ -5,8 +5,10 @@ Revises: 0010
 Create Date: 2026-11-29 23:00:00
 
 A statement-level trigger: one notification per INSERT statement, folded into one per
-transaction by PostgreSQL, and no extra round trip for whoever enqueues. SQLite is one
-process, whose runner is woken in memory, so it gets nothing.
+transaction by PostgreSQL, and no extra round trip for whoever enqueues. The payload is
+the enqueuer's application_name (`smshub:<pid>`), so a process ignores its own jobs,
+which already woke its runner in memory. SQLite is one process, whose runner is woken in
+memory, so it gets nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def upgrade() -> None:
         """
         CREATE FUNCTION smshub_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            PERFORM pg_notify('smshub_jobs', '');
+            PERFORM pg_notify('smshub_jobs', current_setting('application_name'));
             RETURN NULL;
         END $$
         """
