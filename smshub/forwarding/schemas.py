@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from smshub.forwarding.rules import template_problem
+from smshub.kit.destinations import literal_refusal
 from smshub.kit.validation import E164Number
 
 EVENT_TYPES = ("message.received", "message.status")
@@ -34,6 +35,8 @@ def _check_email(value: str) -> str:
 
 def _check_template(value: str) -> str:
     problem = template_problem(value)
+    if problem is None and (why := literal_refusal(value)):
+        problem = f"must not point at {why}"
     if problem:
         raise ValueError(problem)
     return value
@@ -42,6 +45,8 @@ def _check_template(value: str) -> str:
 def _check_http_url(value: str) -> str:
     if not re.match(r"^https?://[^\s/]+", value) or _CONTROL.search(value) or " " in value:
         raise ValueError("must be an http:// or https:// URL without spaces")
+    if why := literal_refusal(value):
+        raise ValueError(f"must not point at {why}")
     return value
 
 

@@ -38,6 +38,19 @@ def refusal(address: Address, block_private: bool) -> str | None:
     return None
 
 
+def literal_refusal(url: str) -> str | None:
+    """Why a URL whose host is an IP address may never be called (a link-local, multicast
+    or unspecified address), for a clear error when it is configured; names are checked
+    when a request goes."""
+    try:
+        host = httpx.URL(url).host
+        address = ipaddress.ip_address(host)
+    except (ValueError, httpx.InvalidURL):
+        return None
+    why = refusal(address, block_private=False)
+    return f"{host} is {why}, which is never called" if why else None
+
+
 class DestinationRefused(httpx.ConnectError):
     """Raised before connecting: callers record it like any failed request."""
 

@@ -267,9 +267,37 @@ async def test_bad_http_config_is_a_clear_422(tenants):
 
 
 async def test_a_tenant_connector_never_reaches_a_link_local_address(tenants, app):
-    """169.254.169.254 is the cloud metadata service: refused before any connect, and the
-    message waits for a retry (or the fallback) with the reason in its error."""
-    m, cid = await setup(tenants, "http://169.254.169.254:1")
+    """169.254.169.254 is the cloud metadata service. Typed as an address, it is a clear
+    422; reached any other way (a name that resolves there, say), it is refused before
+    any connect, and the message waits for a retry (or the fallback) with the reason in
+    the connector's health."""
+    from smshub.kit.db import unit_of_work
+    from smshub.models import Connector
+
+    m, cid = await setup(tenants, "https://carrier.example")
+    bad_get = {"flavor": "get", "url_template": "http://[fe80::1]/s?to={TO}"}
+    for field, r in (
+        (
+            "base_url",
+            await m.t.admin.patch(
+                f"/api/v1/connectors/{cid}",
+                json={"config": {"base_url": "http://169.254.169.254:1"}},
+            ),
+        ),
+        (
+            "url_template",
+            await m.t.admin.post(
+                "/api/v1/connectors", json={"name": "GET", "kind": "http", "config": bad_get}
+            ),
+        ),
+    ):
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["field"] == f"config.{field}", r.text
+        assert "link-local" in r.json()["error"]["message"], r.text
+    async with unit_of_work(app.state.sessions) as s:
+        connector = await s.get(Connector, cid)
+        assert connector is not None
+        connector.config = {**connector.config, "base_url": "http://169.254.169.254:1"}
     mid = await send(m)
     await run_jobs(app)
     _, alice = m.users[0]

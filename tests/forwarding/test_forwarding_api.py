@@ -52,6 +52,11 @@ async def test_settings_round_trip_and_defaults(tenants):
         ({"mobile": "555"}, "mobile", "E.164"),
         ({"url_callback": {"template": "ftp://x.test/"}}, "url_callback.template", "http"),
         (
+            {"url_callback": {"template": "http://169.254.169.254/x?m={MESSAGE}"}},
+            "url_callback.template",
+            "link-local",
+        ),
+        (
             {"url_callback": {"template": "https://x.test/?a={NOPE}"}},
             "url_callback.template",
             "unknown placeholder",
@@ -89,6 +94,7 @@ async def test_forward_to_the_number_itself_is_refused(tenants):
     ("path", "body", "field"),
     [
         ("/api/v1/webhooks", {"url": "nope", "events": ["message.received"]}, "url"),
+        ("/api/v1/webhooks", {"url": "http://[fe80::1]/h", "events": ["message.received"]}, "url"),
         ("/api/v1/webhooks", {"url": "https://x.test/h", "events": []}, "events"),
         ("/api/v1/webhooks", {"url": "https://x.test/h", "events": ["sms.eaten"]}, "events.0"),
         (

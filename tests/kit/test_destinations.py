@@ -42,3 +42,14 @@ async def test_an_allowed_host_connects() -> None:
         with pytest.raises(httpx.ConnectError) as caught:
             await client.get("http://127.0.0.1:1/x")  # allowed, and nothing listens
         assert not isinstance(caught.value, DestinationRefused)
+
+
+def test_literal_refusal_names_addresses_that_are_never_called() -> None:
+    from smshub.kit.destinations import literal_refusal
+
+    assert "link-local" in (literal_refusal("http://169.254.169.254/latest") or "")
+    assert "link-local" in (literal_refusal("https://[fe80::1]:8443/x?to={TO}") or "")
+    assert "not a unicast" in (literal_refusal("http://0.0.0.0/") or "")
+    # Names are checked when a request goes; private addresses depend on the setting.
+    for fine in ("https://api.twilio.com", "http://10.0.0.5/cb", "http://127.0.0.1:9/", "nope"):
+        assert literal_refusal(fine) is None, fine

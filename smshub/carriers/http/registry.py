@@ -11,7 +11,7 @@ from smshub.carriers.base import CarrierConfigError
 from smshub.carriers.http.base import HttpCarrier
 from smshub.carriers.http.template import TemplateCarrier, TemplateConfig
 from smshub.carriers.http.twilio import TwilioCarrier, TwilioConfig
-from smshub.kit.destinations import GuardedTransport
+from smshub.kit.destinations import GuardedTransport, literal_refusal
 from smshub.kit.errors import InvalidInput
 
 FLAVORS: dict[str, tuple[type[BaseModel], type[HttpCarrier]]] = {
@@ -74,7 +74,11 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
             f"config.flavor must be one of {', '.join(sorted(FLAVORS))}.", field="config.flavor"
         )
     model, _ = FLAVORS[flavor]
-    return model.model_validate({**config, "flavor": flavor}).model_dump(mode="json")
+    checked = model.model_validate({**config, "flavor": flavor}).model_dump(mode="json")
+    for field in ("base_url", "url_template"):
+        if isinstance(checked.get(field), str) and (why := literal_refusal(checked[field])):
+            raise InvalidInput(f"config.{field} must not point at {why}.", field=f"config.{field}")
+    return checked
 
 
 def carrier(connector_id: str, config: dict[str, Any], tenant_owned: bool = True) -> HttpCarrier:
