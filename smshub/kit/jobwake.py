@@ -21,17 +21,15 @@ import logging
 from collections.abc import Callable
 
 import psycopg
-from psycopg import sql
-from psycopg.rows import TupleRow
 from sqlalchemy.engine import make_url
 
 from smshub.kit.backoff import Backoff
 from smshub.kit.db import application_name, psycopg_url
+from smshub.kit.pglisten import LOST, Connection, close_quietly, consume, listen, relisten
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "smshub_jobs"
-Connection = psycopg.AsyncConnection[TupleRow]
 
 
 class JobWakeListener:
@@ -70,44 +68,32 @@ class JobWakeListener:
         await self._close()
 
     async def _connect(self) -> Connection:
-        conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-        self.connection = conn
-        return conn
+        self.connection = await listen(self._url, self._channel)
+        return self.connection
 
     async def _close(self) -> None:
         conn, self.connection = self.connection, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+        await close_quietly(conn)
 
     async def _run(self) -> None:
         backoff = Backoff()
         while True:
             conn = self.connection
             if conn is None:
-                await backoff.wait()
-                try:
-                    conn = await self._connect()
-                except (psycopg.Error, OSError) as exc:
-                    log.warning("job wake-up listener cannot reconnect yet: %s", exc)
-                    continue
-                backoff.reset()
+                conn = self.connection = await relisten(
+                    self._url, self._channel, backoff, "job wake-up listener"
+                )
                 self._wake()  # jobs may have been queued while nobody listened
             try:
-                await self._consume(conn)
-            except (psycopg.Error, OSError, TimeoutError) as exc:
+                await consume(conn, self._hear, self._health_s)
+            except LOST as exc:
                 log.warning("job wake-up listener lost its connection: %s", exc)
             await self._close()
 
-    async def _consume(self, conn: Connection) -> None:
-        while True:
-            async for notify in conn.notifies(timeout=self._health_s):
-                if notify.payload != self._ignore:
-                    self.heard += 1
-                    self._wake()
-            # Quiet for a while: a dead peer that never closed the socket shows up here.
-            await asyncio.wait_for(conn.execute("SELECT 1"), 10)
+    def _hear(self, payload: str) -> None:
+        if payload != self._ignore:
+            self.heard += 1
+            self._wake()
 
 
 def create_job_wake(database_url: str, wake: Callable[[], None]) -> JobWakeListener | None:

@@ -36,14 +36,13 @@ from types import TracebackType
 from typing import Any
 
 import psycopg
-from psycopg import sql
-from psycopg.rows import TupleRow
 from sqlalchemy.engine import make_url
 
 from smshub.kit.backoff import Backoff
 from smshub.kit.db import psycopg_url
 from smshub.kit.ids import new_id
 from smshub.kit.outbox import Event
+from smshub.kit.pglisten import LOST, Connection, close_quietly, consume, listen, relisten
 
 log = logging.getLogger(__name__)
 
@@ -409,13 +408,6 @@ _NOTIFY_SQL = (
     " WITH ORDINALITY AS t(p, i) ORDER BY i"
 )
 MAX_BATCH = 200
-Connection = psycopg.AsyncConnection[TupleRow]
-
-
-async def _close_quietly(conn: Connection | None) -> None:
-    if conn is not None:
-        with contextlib.suppress(Exception):
-            await conn.close()
 
 
 class PostgresHub(Hub):
@@ -471,16 +463,14 @@ class PostgresHub(Hub):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         for conn in self.connections.values():
-            await _close_quietly(conn)
+            await close_quietly(conn)
         self.connections.clear()
         await super().stop()
 
     # listening
 
     async def _connect_listener(self) -> Connection:
-        conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-        self.connections["listen"] = conn
+        conn = self.connections["listen"] = await listen(self._url, self._channel)
         return conn
 
     async def _listen_loop(self, conn: Connection) -> None:
@@ -489,31 +479,14 @@ class PostgresHub(Hub):
         backoff = Backoff()
         while True:
             try:
-                await self._consume(conn)
-            except (psycopg.Error, OSError, TimeoutError) as exc:
+                await consume(conn, self._receive, self._health_s)
+            except LOST as exc:
                 log.warning("realtime listener lost its connection: %s", exc)
-            await _close_quietly(conn)
-            conn = await self._relisten(backoff)
+            await close_quietly(conn)
+            conn = await relisten(self._url, self._channel, backoff, "realtime listener")
+            self.connections["listen"] = conn
             self.reconnects += 1
             self._resync_all("reconnected")
-
-    async def _consume(self, conn: Connection) -> None:
-        while True:
-            async for notify in conn.notifies(timeout=self._health_s):
-                self._receive(notify.payload)
-            # Quiet for a while: a dead peer that never closed the socket shows up here.
-            await asyncio.wait_for(conn.execute("SELECT 1"), 10)
-
-    async def _relisten(self, backoff: Backoff) -> Connection:
-        while True:
-            await backoff.wait()
-            try:
-                conn = await self._connect_listener()
-            except (psycopg.Error, OSError) as exc:
-                log.warning("realtime listener cannot reconnect yet: %s", exc)
-                continue
-            backoff.reset()
-            return conn
 
     def _receive(self, payload: str) -> None:
         try:
@@ -558,7 +531,7 @@ class PostgresHub(Hub):
                 await conn.execute(_NOTIFY_SQL, (self._channel, SEPARATOR.join(payloads)))
             except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
                 log.warning("realtime sender: %s; retrying", exc)
-                await _close_quietly(conn)
+                await close_quietly(conn)
                 conn = None
                 await backoff.wait()
                 continue

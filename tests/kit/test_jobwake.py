@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import psycopg
 import pytest
@@ -49,13 +51,21 @@ def listen(url: str, wakes: Wakes) -> JobWakeListener:
     return JobWakeListener(psycopg_url(url), wakes, ignore=None)
 
 
+@asynccontextmanager
+async def running(listener: JobWakeListener | None) -> AsyncIterator[JobWakeListener]:
+    assert listener is not None
+    await listener.start()
+    try:
+        yield listener
+    finally:
+        await listener.stop()
+
+
 async def test_committed_jobs_wake_and_rolled_back_ones_do_not(
     pg_only: str, sessions: Sessions
 ) -> None:
     wakes = Wakes()
-    listener = listen(pg_only, wakes)
-    await listener.start()
-    try:
+    async with running(listen(pg_only, wakes)):
         with pytest.raises(RuntimeError):
             async with unit_of_work(sessions) as session:
                 await enqueue(session, "test.noop", {})
@@ -68,17 +78,13 @@ async def test_committed_jobs_wake_and_rolled_back_ones_do_not(
         await wakes.next()
         await asyncio.sleep(0.3)
         assert wakes.count == 1  # one transaction, one notification
-    finally:
-        await listener.stop()
 
 
 async def test_a_cut_connection_is_listened_again_and_wakes(
     pg_only: str, sessions: Sessions
 ) -> None:
     wakes = Wakes()
-    listener = listen(pg_only, wakes)
-    await listener.start()
-    try:
+    async with running(listen(pg_only, wakes)) as listener:
         assert listener.connection is not None
         pid = listener.connection.info.backend_pid
         async with await psycopg.AsyncConnection.connect(
@@ -93,8 +99,6 @@ async def test_a_cut_connection_is_listened_again_and_wakes(
         async with unit_of_work(sessions) as session:
             await enqueue(session, "test.noop", {})
         await wakes.next()
-    finally:
-        await listener.stop()
     assert listener.connection is None
 
 
@@ -108,10 +112,7 @@ async def test_an_unreachable_database_does_not_stop_the_start() -> None:
 async def test_a_process_ignores_its_own_enqueues(pg_only: str, sessions: Sessions) -> None:
     """Its own enqueues woke its runner in memory already; only others' wake it here."""
     wakes = Wakes()
-    listener = create_job_wake(pg_only, wakes)
-    assert listener is not None
-    await listener.start()
-    try:
+    async with running(create_job_wake(pg_only, wakes)):
         async with unit_of_work(sessions) as session:  # this process's pool
             await enqueue(session, "test.noop", {})
         async with await psycopg.AsyncConnection.connect(
@@ -126,5 +127,3 @@ async def test_a_process_ignores_its_own_enqueues(pg_only: str, sessions: Sessio
             )
         await wakes.next()
         assert wakes.count == 1
-    finally:
-        await listener.stop()
