@@ -17,8 +17,11 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from smshub.kit.db import AFTER_COMMIT
+
 T = TypeVar("T")
 _DIRTY = "smshub.cache_dirty"
+AFTER_COMMIT.add(_DIRTY)
 
 
 class TTLCache:

@@ -15,12 +15,14 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from smshub.kit.db import AFTER_COMMIT
 from smshub.kit.ids import new_id
 
 _PENDING = "smshub.pending_events"
 _SINK = "smshub.event_sink"
 _WAKE = "smshub.wake_jobs"
 _JOBS = "smshub.jobs_enqueued"
+AFTER_COMMIT.update((_PENDING, _JOBS))
 
 
 @dataclass(frozen=True)

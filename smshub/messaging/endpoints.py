@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from smshub.auth.actor import check_admin
+from smshub.kit.db import commit
 from smshub.kit.deps import DB, CurrentActor, Cursor, Limit, Search
 from smshub.kit.pagination import Page, check_cursor, next_cursor
 from smshub.messaging import inbox, schemas, service, views
@@ -53,7 +54,7 @@ async def send_message(
     if idempotency_key:  # the unique key is checked in this request's own transaction
         return _accepted((await service.queue_outbound(session, [prepared]))[0])
     # Release this request's connection before joining the shared batch transaction.
-    await session.commit()
+    await commit(session)
     return _accepted(await request.app.state.batcher.submit(prepared))
 
 

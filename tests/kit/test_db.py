@@ -76,3 +76,54 @@ async def test_sqlite_writer_waits_for_the_lock_without_blocking_the_loop(tmp_pa
     finally:
         await a.dispose()
         await b.dispose()
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def publish(self, events) -> None:
+        self.events.extend(events)
+
+
+async def test_a_unit_of_work_that_did_nothing_begins_no_transaction(engine):
+    """A request answered from cache must not pay for an empty BEGIN/COMMIT."""
+    from sqlalchemy import event
+
+    from smshub.kit.db import session_factory, unit_of_work
+
+    begins: list[object] = []
+    listener = lambda conn: begins.append(conn)  # noqa: E731
+    event.listen(engine.sync_engine, "begin", listener)
+    try:
+        async with unit_of_work(session_factory(engine)) as s:
+            assert not s.in_transaction()
+        assert begins == []
+        async with unit_of_work(session_factory(engine)) as s:
+            await s.execute(select(Tenant.id))
+        assert len(begins) == 1
+    finally:
+        event.remove(engine.sync_engine, "begin", listener)
+
+
+async def test_a_unit_of_work_still_commits_what_waits_without_a_transaction(engine):
+    """Objects added but not flushed, objects changed after an earlier commit, and events
+    emitted without a statement all still reach the database or the sink."""
+    from smshub.kit.db import commit, session_factory, unit_of_work
+    from smshub.kit.outbox import emit, session_info
+
+    sink = _Sink()
+    factory = session_factory(engine, info=session_info(sink, None))
+    tid = "01J0000000000000000000000U"
+    async with unit_of_work(factory) as s:
+        s.add(Tenant(id=tid, name="Before", slug="u", created_at=datetime.now(UTC)))
+    async with unit_of_work(factory) as s:
+        tenant = await s.get(Tenant, tid)
+        assert tenant is not None
+        await commit(s)
+        tenant.name = "After"  # a loaded row changed after the commit
+    async with unit_of_work(factory) as s:
+        assert (await s.execute(select(Tenant.name))).scalar_one() == "After"
+    async with unit_of_work(factory) as s:
+        emit(s, "test.event", tid, ["u1"], {"x": 1})
+    assert [e.type for e in sink.events] == ["test.event"]  # type: ignore[attr-defined]
