@@ -136,6 +136,15 @@ class InlineSqlite(aiosqlite.Connection):
     write lock, and that connection may need the loop to finish: so these connections
     have no busy timeout, and wait here, yielding to the loop, for up to BUSY_WAIT_S."""
 
+    @property
+    def raw(self) -> sqlite3.Connection:
+        """The sqlite3 connection, for statements that skip SQLAlchemy (kit.bulk)."""
+        return self._conn
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call `fn` (a method of `raw`), waiting out another connection's write lock."""
+        return await self._execute(fn, *args)
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
