@@ -95,3 +95,40 @@ async def test_update_rows_sets_each_rows_own_values_and_nulls(sessions):
     assert got[rows[2]["id"]].status == "dead" and got[rows[2]["id"]].locked_by == "w"
     assert got[rows[2]["id"]].finished_at is None
     assert {got[rows[i]["id"]].status for i in (1, 3)} == {"pending"}
+
+
+async def test_insert_rows_refuses_rows_without_a_defaulted_column(sessions):
+    """Python-side defaults are not applied in bulk: a row must carry those columns."""
+    import pytest
+
+    row = _job(0)
+    del row["attempts"]
+    async with sessions() as s:
+        with pytest.raises(ValueError, match="attempts"):
+            await insert_rows(s, JOBS, [row])
+
+
+async def test_a_bulk_write_to_a_cached_table_drops_the_cache(sessions):
+    from smshub.kit.cache import cache
+    from smshub.models import Tenant
+
+    loads: list[int] = []
+
+    async def load() -> int:
+        loads.append(1)
+        return len(loads)
+
+    async with sessions() as s:
+        s.add(Tenant(id="01J0000000000000000000000T", name="T", slug="t", created_at=T0))
+        await s.commit()
+    assert await cache.get(("probe",), load) == 1
+    assert await cache.get(("probe",), load) == 1  # cached
+    async with sessions() as s:
+        await update_rows(
+            s,
+            cast(Table, Tenant.__table__),
+            "id",
+            [{"id": "01J0000000000000000000000T", "name": "U"}],
+        )
+        await s.commit()
+    assert await cache.get(("probe",), load) == 2
