@@ -28,6 +28,7 @@ from smshub.forwarding.endpoints import router as forwarding_router
 from smshub.groups.endpoints import router as groups_router
 from smshub.kit import http_errors, routing
 from smshub.kit.db import create_engine, session_factory
+from smshub.kit.deps import document_auth
 from smshub.kit.jobwake import JobWakeListener, create_job_wake
 from smshub.kit.outbox import session_info
 from smshub.lists.endpoints import router as lists_router
@@ -153,4 +154,5 @@ def create_app(
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     routing.install(app.router)
+    document_auth(app)
     return app

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smshub.auth import service as auth_service
@@ -16,7 +18,12 @@ from smshub.kit.errors import Forbidden, Unauthenticated
 
 SESSION_COOKIE = "smshub_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_bearer = HTTPBearer(auto_error=False, description="An API key from `smshub apikey create`.")
+BEARER = "HTTPBearer"
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key from `smshub apikey create`.",
+}
 
 
 async def _db(request: Request) -> AsyncIterator[AsyncSession]:
@@ -28,16 +35,23 @@ async def _db(request: Request) -> AsyncIterator[AsyncSession]:
 DB = Annotated[AsyncSession, Depends(_db, scope="function")]
 
 
-BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+def bearer_key(request: Request) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header, read as FastAPI's HTTPBearer
+    reads it. Not a `Security(HTTPBearer())` dependency: FastAPI solves each dependency
+    of every request anew, and the scheme is declared in the OpenAPI document by
+    `document_auth` instead."""
+    scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() != "bearer" or not credentials:
+        return None
+    return credentials
 
 
-async def authenticate(
-    request: Request, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
-) -> Actor:
+async def authenticate(request: Request, session: AsyncSession) -> Actor:
     """The caller from a Bearer API key or the web session cookie (shared with the SSE
     endpoint, which authenticates in a short transaction of its own)."""
-    if credentials is not None:
-        return await auth_service.authenticate_api_key(session, credentials.credentials)
+    key = bearer_key(request)
+    if key is not None:
+        return await auth_service.authenticate_api_key(session, key)
     if request.headers.get("authorization"):
         raise Unauthenticated("Use 'Authorization: Bearer <api key>'.", code="invalid_api_key")
     token = request.cookies.get(SESSION_COOKIE)
@@ -53,8 +67,20 @@ async def authenticate(
     return actor
 
 
-async def _actor(request: Request, session: DB, credentials: BearerCredentials) -> Actor:
-    return await authenticate(request, session, credentials)
+# Dependencies that authenticate the caller: an operation that uses one, however deep,
+# declares the Bearer scheme in the OpenAPI document.
+AUTHENTICATORS: set[Callable[..., Any]] = set()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def authenticator(fn: F) -> F:
+    AUTHENTICATORS.add(fn)
+    return fn
+
+
+@authenticator
+async def _actor(request: Request, session: DB) -> Actor:
+    return await authenticate(request, session)
 
 
 CurrentActor = Annotated[Actor, Depends(_actor)]
@@ -73,3 +99,29 @@ async def _admin(actor: CurrentActor) -> Actor:
 # Admin-only endpoints: the role is checked before the body is read, so a `user` gets 403
 # whatever it sends (services check again: the rule lives there).
 AdminActor = Annotated[Actor, Depends(_admin)]
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    return any(d.call in AUTHENTICATORS or _authenticates(d) for d in dependant.dependencies)
+
+
+def document_auth(app: FastAPI) -> None:
+    """Declare the Bearer scheme on every operation that authenticates its caller."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER] = (
+                BEARER_SCHEME
+            )
+            for route in app.routes:
+                if not (isinstance(route, APIRoute) and route.include_in_schema):
+                    continue
+                if _authenticates(route.dependant):
+                    for method in route.methods:
+                        op = schema["paths"][route.path_format][method.lower()]
+                        op.setdefault("security", []).insert(0, {BEARER: []})
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]

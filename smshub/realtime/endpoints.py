@@ -20,7 +20,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from smshub.auth.actor import Actor
 from smshub.kit.db import unit_of_work
-from smshub.kit.deps import BearerCredentials, authenticate
+from smshub.kit.deps import authenticate, authenticator
 from smshub.kit.outbox import Event
 from smshub.realtime.hub import Hub, Subscription
 
@@ -31,11 +31,12 @@ SHUTDOWN_GRACE_S = 1.0
 READY = "ready"
 
 
-async def _stream_actor(request: Request, credentials: BearerCredentials) -> Actor:
+@authenticator
+async def _stream_actor(request: Request) -> Actor:
     """Authenticate in a transaction of its own, closed before streaming: a stream lives
     for hours and must not hold a database connection (the `DB` dependency would)."""
     async with unit_of_work(request.app.state.sessions) as session:
-        return await authenticate(request, session, credentials)
+        return await authenticate(request, session)
 
 
 StreamActor = Annotated[Actor, Depends(_stream_actor)]

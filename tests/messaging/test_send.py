@@ -72,6 +72,27 @@ async def test_idempotency_key_returns_the_first_message(tenants, app):
     assert len((await m.t.admin.get("/api/v1/simulator/outbox")).json()["items"]) == 1
 
 
+async def test_an_over_long_idempotency_key_is_refused_naming_the_header(tenants, app):
+    m = await messaging_tenant(await tenants.make())
+    _, alice = m.users[0]
+    h = {"Idempotency-Key": "k" * 121}
+    for path, body in [
+        ("/api/v1/messages", {"from": m.e164, "to": TO, "body": "x"}),
+        ("/api/v1/click-to-sms", {"to": TO, "body": "x"}),
+    ]:
+        r = await alice.post(path, json=body, headers=h)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["field"] == "header.Idempotency-Key"
+        assert "120" in r.json()["error"]["message"]
+    ok = await alice.post(
+        "/api/v1/messages",
+        json={"from": m.e164, "to": TO, "body": "x"},
+        headers={"Idempotency-Key": "k" * 120},
+    )
+    assert ok.status_code == 202
+    assert (await alice.get(f"/api/v1/messages/{ok.json()['id']}")).json()["body"] == "x"
+
+
 @pytest.mark.parametrize(
     "patch,status,code,field",
     [
