@@ -229,11 +229,11 @@ def untouched(session: AsyncSession) -> bool:
     pay SQLAlchemy's price: a greenlet hand-off, and for a commit a transaction begun
     only to be ended (~0.1 ms each, several per request when the caller's checks were
     all answered from cache)."""
+    # Adding or deleting an object begins the session's transaction (SQLAlchemy's
+    # autobegin), and a row changed after an earlier commit is in the identity map.
     return not (
         session.in_transaction()
         or session.identity_map
-        or session.new
-        or session.deleted
         or any(key in session.info for key in AFTER_COMMIT)
     )
 
