@@ -132,3 +132,19 @@ async def test_a_bulk_write_to_a_cached_table_drops_the_cache(sessions):
         )
         await s.commit()
     assert await cache.get(("probe",), load) == 2
+
+
+async def test_bulk_rows_are_part_of_the_sessions_transaction(sessions):
+    """They go to the driver connection, but commit or roll back with the session."""
+    async with sessions() as s:
+        await insert_rows(s, JOBS, [_job(0)])
+        await update_rows(s, JOBS, "id", [{"id": _job(0)["id"], "attempts": 9}])
+        await s.rollback()
+    assert await _jobs(sessions) == {}
+    async with sessions() as s:
+        await insert_rows(s, JOBS, [_job(1)])
+        await s.commit()
+    async with sessions() as s:
+        await update_rows(s, JOBS, "id", [{"id": _job(1)["id"], "attempts": 9}])
+        await s.rollback()
+    assert (await _jobs(sessions))[_job(1)["id"]].attempts == 1
