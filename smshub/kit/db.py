@@ -225,10 +225,9 @@ AFTER_COMMIT: set[str] = set()
 
 def untouched(session: AsyncSession) -> bool:
     """The session began no transaction, holds no object and has no after-commit work
-    (AFTER_COMMIT). Committing or closing it would do nothing but
-    pay SQLAlchemy's price: a greenlet hand-off, and for a commit a transaction begun
-    only to be ended (~0.1 ms each, several per request when the caller's checks were
-    all answered from cache)."""
+    (AFTER_COMMIT). Committing or closing it would do nothing but pay SQLAlchemy's price:
+    a greenlet hand-off, and for a commit a transaction begun only to be ended (~0.1 ms
+    each, several per request when the caller's checks were all answered from cache)."""
     # Adding or deleting an object begins the session's transaction (SQLAlchemy's
     # autobegin), and a row changed after an earlier commit is in the identity map.
     return not (

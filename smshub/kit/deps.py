@@ -110,18 +110,19 @@ def document_auth(app: FastAPI) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER] = (
-                BEARER_SCHEME
-            )
-            for route in app.routes:
-                if not (isinstance(route, APIRoute) and route.include_in_schema):
-                    continue
-                if _authenticates(route.dependant):
-                    for method in route.methods:
-                        op = schema["paths"][route.path_format][method.lower()]
-                        op.setdefault("security", []).insert(0, {BEARER: []})
-        return app.openapi_schema or build()
+        if app.openapi_schema is not None:  # built, and declared, once
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER] = (
+            BEARER_SCHEME
+        )
+        for route in app.routes:
+            if not (isinstance(route, APIRoute) and route.include_in_schema):
+                continue
+            if _authenticates(route.dependant):
+                for method in route.methods:
+                    op = schema["paths"][route.path_format][method.lower()]
+                    op.setdefault("security", []).insert(0, {BEARER: []})
+        return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
