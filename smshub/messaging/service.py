@@ -24,6 +24,7 @@ from smshub.carriers.base import ThrottledCarrierError
 from smshub.compliance import keywords
 from smshub.compliance import service as compliance
 from smshub.forwarding import hooks as forwarding_hooks
+from smshub.kit.bulk import pipeline
 from smshub.kit.clock import Clock, SystemClock
 from smshub.kit.errors import Conflict, InvalidInput
 from smshub.kit.ids import new_id
@@ -185,22 +186,24 @@ async def queue_outbound(session: AsyncSession, items: Sequence[Outbound]) -> li
         session, [(i.number.tenant_id, i.number.id, i.to, i.created_at) for i in items]
     )
     rows = [_message_row(i, conversations[(i.number.id, i.to)]) for i in items]
-    await repo.insert_messages(session, rows)
-    await repo.insert_message_events(
-        session, [{"message_id": r["id"], "status": "queued", "at": r["created_at"]} for r in rows]
-    )
-    await enqueue_many(
-        session,
-        SEND_JOB,
-        [({"message_id": r["id"]}, f"send:{r['id']}:0") for r in rows],
-        policy=SEND_POLICY,
-    )
-    note_job_enqueued(session)
-    await repo.touch_conversations(session, rows)
-    await repo.unhide_for(
-        session,
-        {(r["conversation_id"], r["sent_by_user_id"]) for r in rows if r["sent_by_user_id"]},
-    )
+    async with pipeline(session):
+        await repo.insert_messages(session, rows)
+        await repo.insert_message_events(
+            session,
+            [{"message_id": r["id"], "status": "queued", "at": r["created_at"]} for r in rows],
+        )
+        await enqueue_many(
+            session,
+            SEND_JOB,
+            [({"message_id": r["id"]}, f"send:{r['id']}:0") for r in rows],
+            policy=SEND_POLICY,
+        )
+        note_job_enqueued(session)
+        await repo.touch_conversations(session, rows)
+        await repo.unhide_for(
+            session,
+            {(r["conversation_id"], r["sent_by_user_id"]) for r in rows if r["sent_by_user_id"]},
+        )
     for item, row in zip(items, rows, strict=True):
         users = await numbers_service.users_of_number(session, item.number.id)
         emit(
