@@ -65,6 +65,8 @@ class TTLCache:
                 self._data.clear()
             self._data[key] = (now + self.ttl_s, value)
         return value
+
+
 cache = TTLCache()
 
 
