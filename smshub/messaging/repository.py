@@ -15,14 +15,13 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from smshub.kit.bulk import insert_rows, update_rows
+from smshub.kit.bulk import insert_rows, pg_rows, pipeline, update_rows
 from smshub.kit.ids import new_id
 from smshub.models import (
     ContactNumber,
@@ -347,35 +346,37 @@ async def conversation_rows_for_many(
     missing = [k for k in keys if k not in found]
     if not missing:  # the usual case: one statement
         return found
-    await insert_rows(
-        session,
-        _CONVERSATIONS,
-        [
-            {
-                "id": new_id(),
-                "tenant_id": keys[k][0],
-                "number_id": k[0],
-                "remote_e164": k[1],
-                "last_message_at": keys[k][1],
-                "created_at": keys[k][1],
-                "last_preview": "",
-                "last_direction": "out",
-                "inbound_blocked": False,
-            }
-            for k in missing
-        ],
-        on_conflict="ON CONFLICT (number_id, remote_e164) DO NOTHING",
-    )
-    return found | await _conversation_rows(session, set(missing))
+    async with pipeline(session):  # the insert and the reading back: one round trip
+        await insert_rows(
+            session,
+            _CONVERSATIONS,
+            [
+                {
+                    "id": new_id(),
+                    "tenant_id": keys[k][0],
+                    "number_id": k[0],
+                    "remote_e164": k[1],
+                    "last_message_at": keys[k][1],
+                    "created_at": keys[k][1],
+                    "last_preview": "",
+                    "last_direction": "out",
+                    "inbound_blocked": False,
+                }
+                for k in missing
+            ],
+            on_conflict="ON CONFLICT (number_id, remote_e164) DO NOTHING",
+        )
+        created = await _conversation_rows(session, set(missing))
+    return found | created
 
 
 # One probe of the unique (number, remote) index per pair, whatever PostgreSQL's
 # statistics say: a lateral join with LIMIT 1 cannot be turned into a scan. With two INs
 # (or an OR of pairs), PostgreSQL, its statistics behind a growing table, probed by number
 # alone and filtered that number's every conversation.
-_PG_CONVERSATION_ROWS = text(
+_PG_CONVERSATION_ROWS = (
     "SELECT k.n, k.r, c.id, c.inbound_blocked"
-    " FROM unnest(CAST(:numbers AS VARCHAR[]), CAST(:remotes AS VARCHAR[])) AS k(n, r)"
+    " FROM unnest(CAST(%s AS VARCHAR[]), CAST(%s AS VARCHAR[])) AS k(n, r)"
     " CROSS JOIN LATERAL (SELECT id, inbound_blocked FROM conversations"
     " WHERE number_id = k.n AND remote_e164 = k.r LIMIT 1) AS c"
 )
@@ -386,8 +387,8 @@ async def _conversation_rows(
 ) -> dict[tuple[str, str], tuple[str, bool]]:
     if session.get_bind().dialect.name == "postgresql":
         pairs = list(keys)
-        params = {"numbers": [n for n, _ in pairs], "remotes": [r for _, r in pairs]}
-        rows = (await session.execute(_PG_CONVERSATION_ROWS, params)).all()
+        columns = ([n for n, _ in pairs], [r for _, r in pairs])
+        rows = await pg_rows(session, _PG_CONVERSATION_ROWS, columns)
         return {(n, r): (c, b) for n, r, c, b in rows}
     params = {"numbers": list({n for n, _ in keys}), "remotes": list({r for _, r in keys})}
     rows = (await session.execute(_SQLITE_CONVERSATION_ROWS, params)).all()
