@@ -388,8 +388,8 @@ async def _conversation_rows(
     if session.get_bind().dialect.name == "postgresql":
         pairs = list(keys)
         columns = ([n for n, _ in pairs], [r for _, r in pairs])
-        rows = await pg_rows(session, _PG_CONVERSATION_ROWS, columns)
-        return {(n, r): (c, b) for n, r, c, b in rows}
+        found = await pg_rows(session, _PG_CONVERSATION_ROWS, columns)
+        return {(n, r): (c, b) for n, r, c, b in found}
     params = {"numbers": list({n for n, _ in keys}), "remotes": list({r for _, r in keys})}
     rows = (await session.execute(_SQLITE_CONVERSATION_ROWS, params)).all()
     return {(n, r): (c, b) for n, r, c, b in rows if (n, r) in keys}
