@@ -35,6 +35,7 @@ from itertools import islice
 from types import TracebackType
 from typing import Any
 
+import orjson
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -284,13 +285,12 @@ class InProcessHub(Hub):
 
 
 def _encode(value: Any) -> str:
-    """Compact JSON, UTF-8 where possible; escaped when a lone surrogate would not encode."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, UTF-8 where possible; escaped when a lone surrogate would not encode
+    (orjson refuses it)."""
     try:
-        text.encode()
-    except UnicodeEncodeError:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
         return json.dumps(value, separators=(",", ":"))
-    return text
 
 
 def _size(value: Any) -> int:
@@ -366,7 +366,7 @@ def encode_event(event: Event, limit: int = NOTIFY_LIMIT) -> list[str]:
 def decode_event(payload: str) -> tuple[Event, int]:
     """An Event and its part number from a NOTIFY payload; ValueError when malformed."""
     try:
-        raw = json.loads(payload)
+        raw = orjson.loads(payload)
         event = Event(
             type=str(raw["type"]),
             tenant_id=str(raw["tenant_id"]),

@@ -3,12 +3,14 @@ them, on both engines, with every column type the hot paths use."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import Table, select
 
-from smshub.kit.bulk import insert_rows, update_rows
+from smshub.kit.bulk import _rows_json, insert_rows, update_rows
 from smshub.models import Job
 
 JOBS = cast(Table, Job.__table__)
@@ -148,3 +150,12 @@ async def test_bulk_rows_are_part_of_the_sessions_transaction(sessions):
         await update_rows(s, JOBS, "id", [{"id": _job(1)["id"], "attempts": 9}])
         await s.rollback()
     assert (await _jobs(sessions))[_job(1)["id"]].attempts == 1
+
+
+def test_rows_json_matches_the_stdlib_encoder_and_refuses_naive_times() -> None:
+    rows = [{"at": T0, "text": "ünï 😀", "n": 1.5, "none": None, "list": [1, "a"]}]
+    assert json.loads(_rows_json(rows))[0] == {**rows[0], "at": T0.isoformat()}
+    # A lone surrogate cannot be UTF-8: the stdlib encoder writes it, as it always did.
+    assert json.loads(_rows_json([{"text": "a\ud800b"}])) == [{"text": "a\ud800b"}]
+    with pytest.raises(ValueError, match="naive"):
+        _rows_json([{"at": T0.replace(tzinfo=None)}])
