@@ -414,7 +414,14 @@ async def _send_batch(
             r.status, r.reason = "skipped", "too_long"
             continue
         out = messaging.Outbound(
-            number, r.e164, info, campaign.rating_user_id, None, now, sender_id=sender_id
+            number,
+            r.e164,
+            info,
+            campaign.rating_user_id,
+            None,
+            now,
+            sender_id=sender_id,
+            campaign=True,
         )
         items.append((r, out))
     if items:

@@ -66,6 +66,9 @@ class Outbound:
     message_id: str = field(default_factory=new_id)
     # An alphanumeric sender ID registered on `number`, shown to the recipient (B2).
     sender_id: str | None = None
+    # A campaign's message: its send checks the blocklist again (a STOP may arrive
+    # while it waits in the queue). Other sends skip that query.
+    campaign: bool = False
 
 
 def _now(clock: Clock | None) -> datetime:
@@ -195,7 +198,10 @@ async def queue_outbound(session: AsyncSession, items: Sequence[Outbound]) -> li
         await enqueue_many(
             session,
             SEND_JOB,
-            [({"message_id": r["id"]}, f"send:{r['id']}:0") for r in rows],
+            [
+                (_send_payload(r["id"], i.campaign), f"send:{r['id']}:0")
+                for i, r in zip(items, rows, strict=True)
+            ],
             policy=SEND_POLICY,
         )
         note_job_enqueued(session)
@@ -217,6 +223,12 @@ async def queue_outbound(session: AsyncSession, items: Sequence[Outbound]) -> li
         Sent(r["id"], r["conversation_id"], "queued", i.info)
         for i, r in zip(items, rows, strict=True)
     ]
+
+
+def _send_payload(message_id: str, campaign: bool) -> dict[str, Any]:
+    # Marks the sends that are NOT a campaign's, so a job without the mark (a retry, or
+    # one queued by an older version) is always checked.
+    return {"message_id": message_id} if campaign else {"message_id": message_id, "direct": True}
 
 
 def _message_row(item: Outbound, conversation_id: str) -> dict[str, Any]:

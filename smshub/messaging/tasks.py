@@ -56,8 +56,11 @@ async def dispatch_messages(session: AsyncSession, jobs: list[JobContext]) -> No
     others' submits."""
     tries = {str(j.payload.get("message_id")): int(j.payload.get("try", 0)) for j in jobs}
     reserved = {str(j.payload.get("message_id")) for j in jobs if j.payload.get("reserved")}
+    direct = {str(j.payload.get("message_id")) for j in jobs if j.payload.get("direct")}
     messages = await repo.messages_by_ids(session, list(tries))
-    held = await campaigns_service.hold_opted_out(session, messages)
+    held = await campaigns_service.hold_opted_out(
+        session, [m for m in messages if m.id not in direct]
+    )
     routed: dict[str, tuple[ConnectorInfo, list[tuple[Message, ConnectorInfo | None]]]] = {}
     for message in messages:
         if message.status not in ("queued", "sending") or message.id in held:
