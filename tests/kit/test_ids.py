@@ -29,3 +29,14 @@ def test_ids_sort_by_time_and_do_not_repeat() -> None:
 def test_ids_made_in_one_millisecond_keep_their_order() -> None:
     made = [new_id() for _ in range(20_000)]
     assert made == sorted(made)
+
+
+def test_the_random_part_counts_up_across_its_halves(monkeypatch) -> None:
+    from smshub.kit import ids
+
+    ms = time.time_ns() // 1_000_000 + 60_000  # ahead of the clock: same "millisecond"
+    start = (5 << 40) - 2  # two steps before the low 40 bits carry into the high ones
+    monkeypatch.setattr(ids, "_last", (ms, ids._time_digits(ms), start, ids._digits40(start >> 40)))
+    made = [ULID.from_str(ids.new_id()) for _ in range(4)]
+    assert [int(u) & ((1 << 80) - 1) for u in made] == [start + 1 + i for i in range(4)]
+    assert {int(u.milliseconds) for u in made} == {ms}
