@@ -3,7 +3,8 @@ tenant policy, who may use a number).
 
 Entries live `ttl_s` seconds. Any write that could change a cached answer calls
 `invalidate()` after its commit in this process, so one process never serves a stale
-answer after its own write; other processes see it within the TTL. Keep the TTL short:
+answer after its own write; other processes see it within the TTL (and the time one
+reload takes, while an expired entry is still handed out). Keep the TTL short:
 it bounds how long a revoked key or a removed assignment still works elsewhere.
 """
 
