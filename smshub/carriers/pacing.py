@@ -63,3 +63,31 @@ async def take(
         rows[k].tokens, rows[k].at = bucket.tokens, bucket.at
     await session.flush()
     return result
+
+
+# Tokens of the messages sent by this process, per connector: see `smooth`.
+_SENT_HERE: dict[str, Bucket] = {}
+SMOOTH_S = 1.0
+
+
+def smooth(connector_id: str, rate: float, n: int, now: float) -> list[float]:
+    """Seconds each of `n` messages that hold a token must still wait (0: send now).
+
+    A booked message holds its token for a moment, but it reaches the sending process
+    when that process gets to it: after a stall, a slow bind, or a round through a
+    worker that does not hold the bind. Sent on arrival, such messages went out in
+    bursts of several seconds' tokens (700 in one second at 200/s). So the process that
+    sends also keeps a bucket of its own, holding one second's tokens as the shared one, and
+    only the messages it has tokens for go now; the rest go back to the queue, keeping
+    their booked token, for when it has. Only the messages sent now spend here, so a
+    message told to wait is not counted twice when it comes back.
+    """
+    if rate <= 0 or n <= 0:
+        return [0.0] * max(n, 0)
+    bucket = _SENT_HERE.get(connector_id)
+    if bucket is None or bucket.rate != rate:
+        bucket = Bucket(rate, max(1.0, rate * SMOOTH_S), now, SMOOTH_S)
+    bucket = bucket.refill(now)
+    waits = [bucket.due_in(i) for i in range(n)]
+    _SENT_HERE[connector_id] = bucket.spend(sum(1 for w in waits if w <= 0))
+    return waits

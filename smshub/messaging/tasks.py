@@ -196,7 +196,13 @@ async def _pace(
             await _later(session, message, tries.get(message.id, 0), wait_s, reserved=True)
         for message in waiting[got.now + len(got.later) :]:
             await _later(session, message, tries.get(message.id, 0), got.retry_in_s)
-    return passed
+    if connector.throughput <= 0:
+        return passed
+    waits = pacing.smooth(connector.id, connector.throughput, len(passed), time.time())
+    for message, wait_s in zip(passed, waits, strict=True):
+        if wait_s > 0:  # it keeps its token, and goes when this process has one
+            await _later(session, message, tries.get(message.id, 0), wait_s, reserved=True)
+    return [m for m, w in zip(passed, waits, strict=True) if w <= 0]
 
 
 async def _later(

@@ -121,3 +121,30 @@ def test_booked_schedule_holds_the_rate(rate):
     sent += due
     in_minute = sum(1 for t in sent if 1000.0 <= t < 1060.0)
     assert rate * 60 * 0.98 <= in_minute <= rate * 60 + 1
+
+
+@pytest.mark.parametrize("rate", [50, 200])
+def test_late_booked_messages_are_smoothed_by_the_sending_process(rate):
+    """Booked messages that reach the sender late (a stall, a slow bind, a round through
+    a standby worker) go out at no more than the rate plus one second's burst, and none
+    is dropped or counted twice."""
+    key = f"smooth-test-{rate}"
+    now, sent, waiting = 5000.0, [], []
+    # Ten seconds' booked messages arrive at once after a stall.
+    arrivals = {5000.0: [f"m{i}" for i in range(rate * 10)]}
+    while now < 5030.0:
+        batch = [m for t, m in waiting if t <= now] + arrivals.pop(now, [])
+        waiting = [(t, m) for t, m in waiting if t > now]
+        waits = pacing.smooth(key, rate, len(batch), now)
+        sent += [(now, m) for m, w in zip(batch, waits, strict=True) if w <= 0]
+        waiting += [(now + w, m) for m, w in zip(batch, waits, strict=True) if w > 0]
+        now = round(now + 0.05, 2)  # a worker claiming every 50 ms
+    assert sorted(m for _, m in sent) == sorted(f"m{i}" for i in range(rate * 10))
+    for start in range(5000, 5030):
+        in_second = sum(1 for t, _ in sent if start <= t < start + 1)
+        assert in_second <= rate * 2  # a full bucket, then the rate
+    assert sum(1 for t, _ in sent if t < 5005.0) <= rate * 5 + rate  # 5 s + the burst
+
+
+def test_smooth_is_a_no_op_without_a_limit():
+    assert pacing.smooth("unlimited", 0, 3, 1.0) == [0.0, 0.0, 0.0]
