@@ -129,7 +129,9 @@ def test_late_booked_messages_are_smoothed_by_the_sending_process(rate):
     a standby worker) go out at no more than the rate plus one second's burst, and none
     is dropped or counted twice."""
     key = f"smooth-test-{rate}"
-    now, sent, waiting = 5000.0, [], []
+    now = 5000.0
+    sent: list[tuple[float, str]] = []
+    waiting: list[tuple[float, str]] = []
     # Ten seconds' booked messages arrive at once after a stall.
     arrivals = {5000.0: [f"m{i}" for i in range(rate * 10)]}
     while now < 5030.0:
