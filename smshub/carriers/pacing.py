@@ -10,6 +10,7 @@ holding a transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -67,7 +68,6 @@ async def take(
 
 # Tokens of the messages sent by this process, per connector: see `smooth`.
 _SENT_HERE: dict[str, Bucket] = {}
-SMOOTH_S = 1.0
 
 
 def smooth(connector_id: str, rate: float, n: int, now: float) -> list[float]:
@@ -77,16 +77,17 @@ def smooth(connector_id: str, rate: float, n: int, now: float) -> list[float]:
     when that process gets to it: after a stall, a slow bind, or a round through a
     worker that does not hold the bind. Sent on arrival, such messages went out in
     bursts of several seconds' tokens (700 in one second at 200/s). So the process that
-    sends also keeps a bucket of its own, holding one second's tokens as the shared one, and
-    only the messages it has tokens for go now; the rest go back to the queue, keeping
-    their booked token, for when it has. Only the messages sent now spend here, so a
-    message told to wait is not counted twice when it comes back.
+    sends also keeps a bucket of its own, full at start and holding one second's tokens
+    like the shared one, and only the messages it has tokens for go now; the rest go back
+    to the queue, keeping their booked token, for when it has. Only the messages sent
+    now spend here, so a message told to wait is not counted twice when it comes back.
     """
     if rate <= 0 or n <= 0:
         return [0.0] * max(n, 0)
     bucket = _SENT_HERE.get(connector_id)
     if bucket is None or bucket.rate != rate:
-        bucket = Bucket(rate, max(1.0, rate * SMOOTH_S), now, SMOOTH_S)
+        empty = Bucket(rate, 0.0, now)
+        bucket = replace(empty, tokens=empty.burst)
     bucket = bucket.refill(now)
     waits = [bucket.due_in(i) for i in range(n)]
     _SENT_HERE[connector_id] = bucket.spend(sum(1 for w in waits if w <= 0))

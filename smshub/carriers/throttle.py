@@ -22,11 +22,10 @@ class Bucket:
     rate: float  # tokens a second; 0 means no limit
     tokens: float = 0.0  # negative: tokens already booked ahead
     at: float = 0.0  # seconds (any epoch) of the last refill
-    burst_s: float = 1.0  # holds at most this many seconds' tokens
 
     @property
     def burst(self) -> float:
-        return max(1.0, self.rate * self.burst_s)
+        return max(1.0, self.rate)
 
     def refill(self, now: float) -> Bucket:
         # A caller may read the clock, then wait for the row lock while another process
@@ -35,8 +34,7 @@ class Bucket:
         if self.rate <= 0 or (self.at and now <= self.at):
             return self
         elapsed = now - self.at if self.at else 0.0
-        tokens = min(self.burst, self.tokens + elapsed * self.rate)
-        return Bucket(self.rate, tokens, now, self.burst_s)
+        return Bucket(self.rate, min(self.burst, self.tokens + elapsed * self.rate), now)
 
     def due_in(self, i: int) -> float:
         """Seconds until the token of the i-th next message (0-based) is there."""
@@ -45,7 +43,7 @@ class Bucket:
         return max(0.0, (i + 1 - self.tokens) / self.rate - 1e-9)
 
     def spend(self, n: int) -> Bucket:
-        return self if self.rate <= 0 else Bucket(self.rate, self.tokens - n, self.at, self.burst_s)
+        return self if self.rate <= 0 else Bucket(self.rate, self.tokens - n, self.at)
 
 
 @dataclass(frozen=True, slots=True)
